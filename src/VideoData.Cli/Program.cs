@@ -1,0 +1,9 @@
+using System.CommandLine;
+using VideoData.Cli.Commands;
+
+var root = new RootCommand("videodata: turns narrated-video corpora into training data for video-text models.")
+{
+    DoctorCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
