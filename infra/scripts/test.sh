@@ -14,7 +14,7 @@ mkdir -p "$results"
 
 # A hung test must not eat CI's time: the blame collector kills a test host stuck for 10 minutes.
 dotnet test VideoData.sln -c Release --no-build -nologo \
-  --logger "trx" --results-directory "$results" \
+  --logger "trx;LogFilePrefix=results" --results-directory "$results" \
   --blame-hang-timeout 10m -- RunConfiguration.TreatNoTestsAsError=false
 status=$?
 

@@ -1,21 +1,105 @@
 using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+using VideoData.Features.Runtime;
 
 namespace VideoData.Cli.Commands;
 
+/// <summary><c>videodata doctor</c>: is everything the CPU path needs present, and what else is usable here.</summary>
 internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of a table." };
-        var command = new Command("doctor", "Checks the native dependencies (FFmpeg, TorchSharp/libtorch, CUDA) and the configured S3 endpoint.")
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON (one object with a list of checks) instead of a table." };
+        var command = new Command(
+            "doctor",
+            "Checks the native dependencies (FFmpeg 5.1 libraries, hardware decoders, TorchSharp/libtorch, CUDA, the libstdc++ fix) "
+            + "and, when an S3 endpoint is configured, whether it is reachable with the configured credentials. "
+            + "Exits 0 when everything the CPU path needs is present; otherwise prints one line per missing piece and exits 1.")
         {
             json,
         };
-        command.SetAction(parseResult =>
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
-            Console.WriteLine("doctor: not implemented yet");
-            return 1;
+            var checks = await DoctorChecks.RunAsync(cancellationToken).ConfigureAwait(false);
+            if (parseResult.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { ok = checks.All(c => c.Ok || !c.Required), checks }, DoctorChecks.JsonOptions));
+            }
+            else
+            {
+                Print(checks);
+            }
+
+            var missing = checks.Where(c => c.Required && !c.Ok).ToList();
+            foreach (var check in missing)
+            {
+                Console.Error.WriteLine($"missing: {check.Component}: {check.Detail}");
+            }
+
+            return missing.Count == 0 ? 0 : 1;
         });
         return command;
+    }
+
+    private static void Print(IReadOnlyList<DoctorCheck> checks)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]videodata doctor[/]");
+        table.AddColumn("Component");
+        table.AddColumn("Status");
+        table.AddColumn("Detail");
+        foreach (var check in checks)
+        {
+            var status = (check.Ok, check.Required) switch
+            {
+                (true, _) => "[green]ok[/]",
+                (false, true) => "[red]missing[/]",
+                (false, false) => "[yellow]not available[/]",
+            };
+            table.AddRow(Markup.Escape(check.Component), status, Markup.Escape(check.Detail));
+        }
+
+        AnsiConsole.Write(table);
+    }
+}
+
+/// <summary>One line of the doctor's report.</summary>
+/// <param name="Component">What was checked.</param>
+/// <param name="Ok">Whether it is present and working.</param>
+/// <param name="Required">Whether the CPU path needs it (a missing required piece makes the doctor exit 1).</param>
+/// <param name="Detail">Versions, paths, or why it is not available. Never contains secrets.</param>
+internal sealed record DoctorCheck(string Component, bool Ok, bool Required, string Detail);
+
+internal static class DoctorChecks
+{
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static Task<IReadOnlyList<DoctorCheck>> RunAsync(CancellationToken cancellationToken)
+    {
+        var checks = new List<DoctorCheck>();
+        checks.AddRange(Torch());
+        return Task.FromResult<IReadOnlyList<DoctorCheck>>(checks);
+    }
+
+    private static IEnumerable<DoctorCheck> Torch()
+    {
+        var torch = TorchRuntime.Inspect();
+        yield return new DoctorCheck(
+            "TorchSharp",
+            torch.Loaded,
+            Required: true,
+            torch.Loaded
+                ? $"backend {torch.Backend}, TorchSharp {torch.TorchSharpVersion}, libtorch {torch.LibTorchVersion ?? "unknown"}"
+                : $"backend {torch.Backend}: libtorch failed to load: {torch.LoadError}");
+        yield return new DoctorCheck(
+            "CUDA devices",
+            torch.CudaDevices > 0,
+            Required: false,
+            torch.CudaDevices > 0 ? $"{torch.CudaDevices} device(s)" : $"none visible to libtorch (backend {torch.Backend})");
+        yield return new DoctorCheck(
+            "libstdc++ fix",
+            torch.Libstdcxx.SystemHasRequiredVersions || torch.Libstdcxx.WeakenedVersions.Count > 0,
+            Required: true,
+            $"{torch.Libstdcxx.Summary}; system library {torch.Libstdcxx.SystemLibrary ?? "not found"}");
     }
 }
