@@ -1,0 +1,110 @@
+using VideoData.Captions.Tokenization;
+using VideoData.Testing;
+
+namespace VideoData.Captions.Tests.Tokenization;
+
+/// <summary>
+/// Known id sequences of bert-base-uncased. Each expectation was derived by hand from the
+/// vocabulary file (id = line number from 0) following BERT's basic tokenizer and greedy
+/// longest-match WordPiece; the derivation is in the comment beside the case.
+/// </summary>
+public sealed class BertWordPieceTokenizerTests
+{
+    private static readonly BertWordPieceTokenizer s_tokenizer = BertWordPieceTokenizer.Default;
+
+    [Theory]
+    // straw + ##berries: no longer prefix of "strawberries" (strawb…strawberrie) is in the vocabulary.
+    [InlineData("i like strawberries", new[] { 1045, 2066, 13137, 20968 })]
+    // Lower-cased; comma and exclamation mark are tokens of their own.
+    [InlineData("Hello, World!", new[] { 7592, 1010, 2088, 999 })]
+    // ASCII symbols count as punctuation in BERT ($ + = ^ ` | ~ are Unicode symbols, not P*).
+    [InlineData("$5 a+b=c ^_^ `x` |y| ~z", new[] { 1002, 1019, 1037, 1009, 1038, 1027, 1039, 1034, 1035, 1034, 1036, 1060, 1036, 1064, 1061, 1064, 1066, 1062 })]
+    // NFD + combining marks stripped: naive, cafe, unicode.
+    [InlineData("naïve café Ünïcödé", new[] { 15743, 7668, 27260 })]
+    // CJK ideographs are single tokens; katakana is a word: タ ##ワ ##ー.
+    [InlineData("東京 is 東京タワー", new[] { 1879, 1755, 2003, 1879, 1755, 1709, 30262, 30265 })]
+    // U+200B (format) is removed, joining a and b into "ab"; U+00A0 is whitespace.
+    [InlineData("a\u200bb x\u00a0y", new[] { 11113, 1060, 1061 })]
+    // Numbers: 3 . 141 ##59 and 1 , 000 , 000.
+    [InlineData("3.14159 and 1,000,000", new[] { 1017, 1012, 15471, 28154, 1998, 1015, 1010, 2199, 1010, 2199 })]
+    // una + ##ffa + ##ble (unaf…unaffable and ##ffab…##ffable are absent).
+    [InlineData("unaffable", new[] { 14477, 20961, 3468 })]
+    [InlineData("don't you're", new[] { 2123, 1005, 1056, 2017, 1005, 2128 })]
+    // NUL and U+FFFD are dropped, so the word is "ab".
+    [InlineData("\0a\uFFFDb", new[] { 11113 })]
+    [InlineData("hello\tworld\r\nnew", new[] { 7592, 2088, 2047 })]
+    // Right single quotation mark is punctuation (Pf): resume ’ s.
+    [InlineData("Résumé’s", new[] { 13746, 1521, 1055 })]
+    // "hi" is a piece but "##😀" is not: the whole word is unknown.
+    [InlineData("hi😀 x", new[] { 100, 1060 })]
+    [InlineData("", new int[0])]
+    [InlineData(" \t\r\n ", new int[0])]
+    public void Encode_KnownText_MatchesBertIds(string text, int[] expected)
+    {
+        Assert.Equal(expected, s_tokenizer.Encode(text));
+    }
+
+    [Fact]
+    public void Encode_WordOverHundredCharacters_IsUnknown()
+    {
+        Assert.Equal(new[] { 100 }, s_tokenizer.Encode(new string('a', 101)));
+        Assert.NotEqual(new[] { 100 }, s_tokenizer.Encode(new string('a', 100)));
+    }
+
+    [Fact]
+    public void SpecialTokens_HaveBertBaseUncasedIds()
+    {
+        Assert.Equal(101, s_tokenizer.ClsId);
+        Assert.Equal(102, s_tokenizer.SepId);
+        Assert.Equal(0, s_tokenizer.PadId);
+        Assert.Equal(100, s_tokenizer.UnkId);
+        Assert.Equal(103, s_tokenizer.MaskId);
+        Assert.Equal(30522, s_tokenizer.VocabularySize);
+        Assert.Equal("##berries", s_tokenizer.IdToToken(20968));
+    }
+
+    [Fact]
+    public void EncodeSegment_ManyWords_KeepsFirst32Ids()
+    {
+        var ids = s_tokenizer.EncodeSegment("b " + string.Concat(Enumerable.Repeat("a ", 40)));
+        Assert.Equal(32, ids.Length);
+        Assert.Equal(1038, ids[0]);
+        Assert.All(ids[1..], id => Assert.Equal(1037, id));
+    }
+
+    [Fact]
+    public void EncodeSegment_WordCrossingCharacter96_IsCut()
+    {
+        // Characters 90..95 are "strawb": straw + ##b; the rest of the word is beyond the limit.
+        var text = new string(' ', 90) + "strawberries";
+        Assert.Equal(new[] { 13137, 2497 }, s_tokenizer.EncodeSegment(text));
+        Assert.Equal(new[] { 13137, 20968 }, s_tokenizer.Encode(text));
+    }
+
+    [Fact]
+    public void EncodeSegment_SurrogatePairAtLimit_CountsScalarsNotUtf16Units()
+    {
+        // 95 "x"-free characters then an emoji: Python's text[:96] keeps the emoji whole.
+        var text = new string(' ', 95) + "😀tail";
+        Assert.Equal(96, BertWordPieceTokenizer.TakeScalars(text, 96).Length - 1);
+        Assert.Equal(new[] { 100 }, s_tokenizer.EncodeSegment(text));
+    }
+
+    [Fact]
+    public void FromFile_SharedVocabulary_GivesSameIdsAsEmbedded()
+    {
+        var fromFile = BertWordPieceTokenizer.FromFile(RepoPaths.RequireSharedTestData("text", "bert-base-uncased-vocab.txt"));
+        const string Text = "Cut the onions, then fry them for 3 minutes at 180°C — café style!";
+        Assert.Equal(s_tokenizer.Encode(Text), fromFile.Encode(Text));
+        Assert.Equal(s_tokenizer.VocabularySize, fromFile.VocabularySize);
+    }
+
+    [Fact]
+    public void FromStream_NotABertVocabulary_ThrowsNamingTheSource()
+    {
+        using var stream = new MemoryStream("hello\nworld\n"u8.ToArray());
+        var error = Assert.Throws<InvalidDataException>(() => BertWordPieceTokenizer.FromStream(stream, "my-vocab.txt"));
+        Assert.Contains("my-vocab.txt", error.Message, StringComparison.Ordinal);
+        Assert.Contains("[UNK]", error.Message, StringComparison.Ordinal);
+    }
+}
