@@ -1,0 +1,50 @@
+namespace VideoData.Features.Weights;
+
+/// <summary>
+/// Loads a state dict from a safetensors file or a PyTorch zip-format <c>.pth</c>, recognized by
+/// content rather than extension. Loading needs no libtorch.
+/// </summary>
+public static class WeightsFile
+{
+    /// <summary>
+    /// Reads every tensor of <paramref name="path"/>. Throws <see cref="FileNotFoundException"/> if it
+    /// is missing and <see cref="InvalidDataException"/> naming the file and the problem if it is not
+    /// a supported, intact weights file (a legacy pre-1.6 PyTorch file gets instructions to convert it).
+    /// </summary>
+    public static StateDict Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
+        }
+
+        Span<byte> head = stackalloc byte[9];
+        int read;
+        using (var stream = File.OpenRead(path))
+        {
+            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+
+        head = head[..read];
+        if (head.StartsWith("PK\u0003\u0004"u8))
+        {
+            return PthReader.Read(path);
+        }
+
+        if (head.Length >= 2 && head[0] == 0x80 && head[1] <= 5)
+        {
+            throw new InvalidDataException(
+                $"Weights file '{path}' is a legacy (pre-1.6, non-zip) PyTorch file, which is not supported. Convert it once with PyTorch: " +
+                "python3 -c \"import torch,sys; torch.save(torch.load(sys.argv[1], map_location='cpu'), sys.argv[2])\" OLD.pth NEW.pth " +
+                "(PyTorch >= 1.6 writes the zip format), or save the state dict as safetensors.");
+        }
+
+        if (head.Length == 9 && head[8] == (byte)'{')
+        {
+            return SafetensorsReader.Read(path);
+        }
+
+        throw new InvalidDataException($"Weights file '{path}' is neither safetensors nor a PyTorch zip (.pth) file (it starts with bytes {Convert.ToHexString(head)}).");
+    }
+}
