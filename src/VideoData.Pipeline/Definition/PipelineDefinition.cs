@@ -1,0 +1,296 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace VideoData.Pipeline.Definition;
+
+/// <summary>
+/// A preprocessing pipeline as users write it in <c>pipelines/*.json</c> (snake_case keys). Every field
+/// has a default that reproduces the reference (DESIGN §3) and can be overridden from the command line
+/// with <c>--set section.field=value</c> or the dedicated flags. Load with <see cref="PipelineDefinitionLoader"/>,
+/// which validates once and names the bad field and value.
+/// </summary>
+public sealed record PipelineDefinition
+{
+    /// <summary>A name for logs and lineage.</summary>
+    public string Name { get; init; } = "pipeline";
+
+    /// <summary>Corpus manifest (CSV, JSON Lines or Parquet) with at least <c>video_id</c>; a path or URI.</summary>
+    public string? Manifest { get; init; }
+
+    /// <summary>Template for a video's URI when the manifest has no <c>uri</c> column, e.g. <c>s3://bucket/videos/{video_id}.mp4</c>.</summary>
+    public string? UriTemplate { get; init; }
+
+    /// <summary>Root that plain (relative) paths in the manifest resolve against; defaults to the manifest's folder.</summary>
+    public string? SourceRoot { get; init; }
+
+    /// <summary>Where shards, ledgers and stats are written (a local folder or an <c>s3://</c> prefix).</summary>
+    public string Output { get; init; } = "out/features";
+
+    /// <summary>Videos per shard (deterministic assignment, DESIGN §4).</summary>
+    public int ShardSize { get; init; } = 4096;
+
+    /// <summary>Number of workers, when the scheduler does not say (Kubernetes Indexed Jobs give only the index).</summary>
+    public int? ShardCount { get; init; }
+
+    /// <summary>Decoding settings.</summary>
+    public DecodeSection Decode { get; init; } = new();
+
+    /// <summary>Feature encoder settings.</summary>
+    public EncoderSection Encoder { get; init; } = new();
+
+    /// <summary>Caption source and cleanup settings.</summary>
+    public CaptionsSection Captions { get; init; } = new();
+
+    /// <summary>Degree of parallelism per stage and channel capacities.</summary>
+    public StagesSection Stages { get; init; } = new();
+
+    /// <summary>S3 client options (endpoint, region, path style, ...); credentials always come from the AWS chain.</summary>
+    public S3Section S3 { get; init; } = new();
+
+    /// <summary>How many times a failed video is retried by later runs before it is left as failed.</summary>
+    public int MaxRetries { get; init; } = 2;
+}
+
+/// <summary>Decoding: the reference samples 30 fps, shorter side 224, center crop 224×224.</summary>
+public sealed record DecodeSection
+{
+    /// <summary>Output frame rate.</summary>
+    public int Fps { get; init; } = 30;
+
+    /// <summary>Output frame size (square crop).</summary>
+    public int Size { get; init; } = 224;
+
+    /// <summary><c>auto</c> (NVDEC when usable, else CPU), <c>cpu</c> or <c>cuda</c>.</summary>
+    public string Decoder { get; init; } = "auto";
+
+    /// <summary>Decoder threads per video (0 = let FFmpeg choose).</summary>
+    public int Threads { get; init; } = 2;
+
+    /// <summary>A decode that makes no progress for this long is stopped (failure class <c>timeout</c>).</summary>
+    public double TimeoutSeconds { get; init; } = 120;
+
+    /// <summary>Videos longer than this are rejected at probe time.</summary>
+    public double MaxDurationSeconds { get; init; } = 4 * 3600;
+}
+
+/// <summary>The frozen S3D-G encoder.</summary>
+public sealed record EncoderSection
+{
+    /// <summary>Path to <c>s3d_howto100m.pth</c> (or a safetensors file); null means randomly initialised weights (demo only).</summary>
+    public string? Weights { get; init; }
+
+    /// <summary><c>cpu</c> or <c>cuda</c>.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Seconds of video per forward pass, batched across videos.</summary>
+    public int SecondsPerBatch { get; init; } = 16;
+
+    /// <summary>L2-normalise stored features (the reference does).</summary>
+    public bool Normalize { get; init; } = true;
+}
+
+/// <summary>Where captions come from and how they are cleaned.</summary>
+public sealed record CaptionsSection
+{
+    /// <summary>
+    /// Template for a per-video caption file (HowTo100M per-video JSON, WebVTT or SRT, detected from content),
+    /// e.g. <c>captions/{video_id}.vtt</c>; or null to use the manifest's <c>caption_uri</c> column when present.
+    /// </summary>
+    public string? UriTemplate { get; init; }
+
+    /// <summary>A whole HowTo100M <c>raw_caption.json</c>, read as a stream (alternative to per-video files).</summary>
+    public string? RawCaptionJson { get; init; }
+
+    /// <summary><c>reference</c> (DESIGN §3) or <c>none</c>.</summary>
+    public string Dedup { get; init; } = "reference";
+
+    /// <summary>Seed for the reference dedup's coin flip (combined with the video id).</summary>
+    public long Seed { get; init; }
+
+    /// <summary>When true, a video whose captions are missing or unreadable fails with class <c>captions</c>; when false it is kept without captions.</summary>
+    public bool Required { get; init; }
+}
+
+/// <summary>Per-stage parallelism and the bounded channels between stages (DESIGN §2).</summary>
+public sealed record StagesSection
+{
+    /// <summary>Videos decoded concurrently.</summary>
+    public int DecodeParallelism { get; init; } = 2;
+
+    /// <summary>Decoded seconds buffered between decode and encode (each is 30×224×224×3 bytes ≈ 4.5 MB).</summary>
+    public int DecodedSecondsCapacity { get; init; } = 64;
+
+    /// <summary>Encoded videos buffered before the shard writer.</summary>
+    public int EncodedVideosCapacity { get; init; } = 16;
+}
+
+/// <summary>S3 client options (DESIGN §5); real S3 needs none of them.</summary>
+public sealed record S3Section
+{
+    /// <summary>Endpoint URL of an S3-compatible store; null for AWS.</summary>
+    public string? EndpointUrl { get; init; }
+
+    /// <summary>Region; null takes the AWS chain's.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>Path-style addressing (most S3-compatible stores need it).</summary>
+    public bool ForcePathStyle { get; init; }
+
+    /// <summary>aws-chunked upload encoding; some S3-compatible stores store the framing, so they need it off.</summary>
+    public bool UseChunkEncoding { get; init; } = true;
+
+    /// <summary><c>when_supported</c> or <c>when_required</c> for request checksums and response validation.</summary>
+    public string ChecksumMode { get; init; } = "when_supported";
+
+    /// <summary>Concurrent requests per store (multipart parts, range reads).</summary>
+    public int MaxConcurrency { get; init; } = 8;
+
+    /// <summary>Multipart part size in MiB.</summary>
+    public int PartSizeMiB { get; init; } = 16;
+}
+
+/// <summary>Reads, overrides and validates pipeline definitions.</summary>
+public static class PipelineDefinitionLoader
+{
+    /// <summary>The JSON options of the file format: snake_case, comments and trailing commas allowed, unknown keys rejected.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    /// <summary>
+    /// Loads <paramref name="path"/> (or the defaults when null), applies <paramref name="overrides"/>
+    /// (<c>section.field=value</c>, value parsed as JSON when it parses, else taken as a string) and validates.
+    /// Relative paths are relative to the working directory, as on the command line.
+    /// </summary>
+    public static PipelineDefinition Load(string? path, IEnumerable<string> overrides)
+    {
+        JsonNode root;
+        if (path is null)
+        {
+            root = new JsonObject();
+        }
+        else
+        {
+            if (!File.Exists(path))
+            {
+                throw new PipelineDefinitionException($"Pipeline definition '{path}' does not exist.");
+            }
+
+            try
+            {
+                root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
+                    ?? throw new PipelineDefinitionException($"Pipeline definition '{path}' is empty.");
+            }
+            catch (JsonException ex)
+            {
+                throw new PipelineDefinitionException($"Pipeline definition '{path}' is not valid JSON: {ex.Message}", ex);
+            }
+        }
+
+        foreach (var assignment in overrides)
+        {
+            Apply(root, assignment);
+        }
+
+        PipelineDefinition definition;
+        try
+        {
+            definition = root.Deserialize<PipelineDefinition>(JsonOptions)
+                ?? throw new PipelineDefinitionException($"Pipeline definition '{path}' is null.");
+        }
+        catch (JsonException ex)
+        {
+            throw new PipelineDefinitionException($"Pipeline definition '{path ?? "(defaults)"}': {ex.Message}", ex);
+        }
+
+        Validate(definition);
+        return definition;
+    }
+
+    /// <summary>The effective configuration as the file format, for <c>--print-config</c>.</summary>
+    public static string ToJson(PipelineDefinition definition) => JsonSerializer.Serialize(definition, JsonOptions);
+
+    /// <summary>Validates every field once; the message names the field (in file syntax) and the bad value.</summary>
+    public static void Validate(PipelineDefinition d)
+    {
+        Require(d.ShardSize > 0, "shard_size", d.ShardSize, "must be positive");
+        Require(d.ShardCount is null or > 0, "shard_count", d.ShardCount, "must be positive");
+        Require(d.MaxRetries >= 0, "max_retries", d.MaxRetries, "must be zero or positive");
+        Require(d.Decode.Fps is > 0 and <= 240, "decode.fps", d.Decode.Fps, "must be in 1..240");
+        Require(d.Decode.Size is >= 16 and <= 4096 && d.Decode.Size % 2 == 0, "decode.size", d.Decode.Size, "must be even and in 16..4096");
+        Require(d.Decode.Decoder is "auto" or "cpu" or "cuda", "decode.decoder", d.Decode.Decoder, "must be auto, cpu or cuda");
+        Require(d.Decode.Threads is >= 0 and <= 64, "decode.threads", d.Decode.Threads, "must be in 0..64");
+        Require(d.Decode.TimeoutSeconds > 0, "decode.timeout_seconds", d.Decode.TimeoutSeconds, "must be positive");
+        Require(d.Decode.MaxDurationSeconds > 0, "decode.max_duration_seconds", d.Decode.MaxDurationSeconds, "must be positive");
+        Require(d.Encoder.Device is "cpu" or "cuda", "encoder.device", d.Encoder.Device, "must be cpu or cuda");
+        Require(d.Encoder.SecondsPerBatch is > 0 and <= 1024, "encoder.seconds_per_batch", d.Encoder.SecondsPerBatch, "must be in 1..1024");
+        Require(d.Captions.Dedup is "reference" or "none", "captions.dedup", d.Captions.Dedup, "must be reference or none");
+        Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
+        Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
+        Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");
+        Require(d.S3.ChecksumMode is "when_supported" or "when_required", "s3.checksum_mode", d.S3.ChecksumMode, "must be when_supported or when_required");
+        Require(d.S3.MaxConcurrency is > 0 and <= 256, "s3.max_concurrency", d.S3.MaxConcurrency, "must be in 1..256");
+        Require(d.S3.PartSizeMiB is >= 5 and <= 5120, "s3.part_size_mib", d.S3.PartSizeMiB, "must be in 5..5120 (S3's limits)");
+        Require(!string.IsNullOrWhiteSpace(d.Output), "output", d.Output, "must be set");
+    }
+
+    private static void Require(bool condition, string field, object? value, string rule)
+    {
+        if (!condition)
+        {
+            throw new PipelineDefinitionException($"Pipeline field '{field}' = {JsonSerializer.Serialize(value)} is invalid: it {rule}.");
+        }
+    }
+
+    private static void Apply(JsonNode root, string assignment)
+    {
+        var equals = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            throw new PipelineDefinitionException($"Override '{assignment}' is not of the form section.field=value.");
+        }
+
+        var keys = assignment[..equals].Trim().Split('.');
+        var text = assignment[(equals + 1)..];
+        JsonNode? value;
+        try
+        {
+            value = JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            value = JsonValue.Create(text);
+        }
+
+        var node = root.AsObject();
+        foreach (var key in keys[..^1])
+        {
+            if (node[key] is not JsonObject child)
+            {
+                child = new JsonObject();
+                node[key] = child;
+            }
+
+            node = child;
+        }
+
+        node[keys[^1]] = value;
+    }
+}
+
+/// <summary>A pipeline definition or override is invalid; the message names the field and value.</summary>
+public sealed class PipelineDefinitionException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public PipelineDefinitionException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}
