@@ -147,6 +147,7 @@ public sealed record S3Section
     public int MaxConcurrency { get; init; } = 8;
 
     /// <summary>Multipart part size in MiB.</summary>
+    [JsonPropertyName("part_size_mib")]
     public int PartSizeMiB { get; init; } = 16;
 }
 

@@ -1,0 +1,93 @@
+using VideoData.Pipeline.Definition;
+using VideoData.Testing;
+
+namespace VideoData.Pipeline.Tests.Definition;
+
+public class PipelineDefinitionLoaderTests
+{
+    [Theory]
+    [InlineData("howto100m.json")]
+    [InlineData("demo.json")]
+    public void Load_ShippedPipelines_AreValid(string file)
+    {
+        var definition = PipelineDefinitionLoader.Load(Path.Combine(RepoPaths.Root, "pipelines", file), []);
+
+        Assert.Equal(30, definition.Decode.Fps);
+        Assert.Equal(224, definition.Decode.Size);
+        Assert.Equal("reference", definition.Captions.Dedup);
+    }
+
+    [Fact]
+    public void Load_HowTo100M_HasTheReferenceSettings()
+    {
+        var definition = PipelineDefinitionLoader.Load(Path.Combine(RepoPaths.Root, "pipelines", "howto100m.json"), []);
+
+        Assert.Equal(4096, definition.ShardSize);
+        Assert.Equal("s3://howto100m/videos/{video_id}.mp4", definition.UriTemplate);
+        Assert.True(definition.Encoder.Normalize);
+        Assert.EndsWith("s3d_howto100m.pth", definition.Encoder.Weights, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_Overrides_ReplaceNestedFieldsWithTypedValues()
+    {
+        var definition = PipelineDefinitionLoader.Load(
+            Path.Combine(RepoPaths.Root, "pipelines", "demo.json"),
+            ["decode.fps=25", "encoder.device=cuda", "shard_size=3", "captions.required=true", "output=/tmp/x"]);
+
+        Assert.Equal(25, definition.Decode.Fps);
+        Assert.Equal("cuda", definition.Encoder.Device);
+        Assert.Equal(3, definition.ShardSize);
+        Assert.True(definition.Captions.Required);
+        Assert.Equal("/tmp/x", definition.Output);
+    }
+
+    [Fact]
+    public void Load_InvalidValue_NamesTheFieldAndValue()
+    {
+        var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["decode.decoder=vaapi"]));
+
+        Assert.Contains("decode.decoder", error.Message, StringComparison.Ordinal);
+        Assert.Contains("vaapi", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_UnknownField_IsRejected()
+    {
+        var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["decode.fsp=30"]));
+
+        Assert.Contains("fsp", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MissingFile_NamesIt()
+    {
+        var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load("/nonexistent/p.json", []));
+
+        Assert.Contains("/nonexistent/p.json", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToJson_RoundTripsThroughLoad()
+    {
+        var original = PipelineDefinitionLoader.Load(Path.Combine(RepoPaths.Root, "pipelines", "howto100m.json"), ["decode.threads=4"]);
+        var path = Path.Combine(Path.GetTempPath(), $"videodata-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, PipelineDefinitionLoader.ToJson(original));
+        try
+        {
+            Assert.Equal(original, PipelineDefinitionLoader.Load(path, []), new DefinitionComparer());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private sealed class DefinitionComparer : IEqualityComparer<PipelineDefinition>
+    {
+        public bool Equals(PipelineDefinition? x, PipelineDefinition? y) =>
+            PipelineDefinitionLoader.ToJson(x!) == PipelineDefinitionLoader.ToJson(y!);
+
+        public int GetHashCode(PipelineDefinition obj) => 0;
+    }
+}
