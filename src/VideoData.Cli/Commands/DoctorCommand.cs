@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
 using VideoData.Features.Runtime;
+using VideoData.Media;
 
 namespace VideoData.Cli.Commands;
 
@@ -77,8 +78,25 @@ internal static class DoctorChecks
     public static Task<IReadOnlyList<DoctorCheck>> RunAsync(CancellationToken cancellationToken)
     {
         var checks = new List<DoctorCheck>();
+        checks.AddRange(Ffmpeg());
         checks.AddRange(Torch());
         return Task.FromResult<IReadOnlyList<DoctorCheck>>(checks);
+    }
+
+    private static IEnumerable<DoctorCheck> Ffmpeg()
+    {
+        var ffmpeg = FfmpegRuntime.Inspect();
+        foreach (var library in ffmpeg.Libraries)
+        {
+            yield return new DoctorCheck(
+                library.Name,
+                library.Ok,
+                Required: true,
+                library.Ok ? $"{library.Version} ({library.ResolvedPath})" : library.Detail);
+        }
+
+        yield return new DoctorCheck("FFmpeg build", ffmpeg.FfmpegVersion is not null, Required: false, ffmpeg.FfmpegVersion ?? "unknown");
+        yield return new DoctorCheck($"hwaccel {ffmpeg.Cuda.Name} (NVDEC)", ffmpeg.Cuda.Available, Required: false, ffmpeg.Cuda.Detail);
     }
 
     private static IEnumerable<DoctorCheck> Torch()
