@@ -1,0 +1,154 @@
+using VideoData.Captions.Reading;
+using VideoData.Captions.Tokenization;
+
+namespace VideoData.Captions.Cleaning;
+
+/// <summary>The cleaned captions of one video and what cleanup did to get them.</summary>
+/// <param name="VideoId">The video.</param>
+/// <param name="Segments">Segments in time order of the dedup output.</param>
+/// <param name="Counts">Accounting of every cue read.</param>
+public sealed record CleanedCaptions(string VideoId, IReadOnlyList<CaptionSegment> Segments, CleanupCounts Counts);
+
+/// <summary>
+/// Cleans one video's cues into tokenized segments: validate, normalize, dedup, tokenize.
+/// </summary>
+/// <remarks>
+/// Per cue, in this order: text that is not a string is dropped; a cue with a NaN or infinite time
+/// is dropped; a cue ending before 0 is dropped; the text is normalized (or, with
+/// <see cref="CaptionCleanerOptions.Normalize"/> off, newlines become spaces and the ends are
+/// trimmed, as in the reference), markers are removed when asked, and a cue left empty is dropped.
+/// Then repairs: a negative start becomes 0; an end before the start becomes the start; if any
+/// start is earlier than a start before it, the cues are stably sorted by start. Then dedup (see
+/// <see cref="DedupMode"/>) and tokenization of each segment (<see cref="BertWordPieceTokenizer.EncodeSegment"/>).
+/// Instances are immutable and thread-safe.
+/// </remarks>
+public sealed class CaptionCleaner
+{
+    private readonly DedupMode _dedup;
+    private readonly ulong _seed;
+    private readonly bool _normalize;
+    private readonly bool _removeMarkers;
+    private readonly BertWordPieceTokenizer _tokenizer;
+
+    /// <summary>Creates a cleaner; options are validated and copied here.</summary>
+    /// <param name="options">Options; defaults when null.</param>
+    /// <param name="tokenizer">Tokenizer; <see cref="BertWordPieceTokenizer.Default"/> when null.</param>
+    public CaptionCleaner(CaptionCleanerOptions? options = null, BertWordPieceTokenizer? tokenizer = null)
+    {
+        options ??= new CaptionCleanerOptions();
+        options.Validate();
+        _dedup = options.Dedup;
+        _seed = options.Seed;
+        _normalize = options.Normalize;
+        _removeMarkers = options.RemoveNonSpeechMarkers;
+        _tokenizer = tokenizer ?? BertWordPieceTokenizer.Default;
+    }
+
+    /// <summary>Cleans the cues of <paramref name="videoId"/>; the id also seeds the dedup coin.</summary>
+    public CleanedCaptions Clean(string videoId, IReadOnlyList<CaptionCue> cues)
+    {
+        ArgumentNullException.ThrowIfNull(videoId);
+        ArgumentNullException.ThrowIfNull(cues);
+        long nonString = 0, empty = 0, markerOnly = 0, nonFinite = 0, negative = 0, negativeStart = 0, endBeforeStart = 0, outOfOrder = 0;
+        var kept = new List<TimedText>(cues.Count);
+        var latestStart = double.NegativeInfinity;
+        foreach (var cue in cues)
+        {
+            if (cue.Text is null)
+            {
+                nonString++;
+                continue;
+            }
+
+            if (!double.IsFinite(cue.Start) || !double.IsFinite(cue.End))
+            {
+                nonFinite++;
+                continue;
+            }
+
+            if (cue.End < 0)
+            {
+                negative++;
+                continue;
+            }
+
+            var text = _normalize ? TextNormalizer.Normalize(cue.Text) : TextNormalizer.Reference(cue.Text);
+            if (text.Length == 0)
+            {
+                empty++;
+                continue;
+            }
+
+            if (_removeMarkers)
+            {
+                text = TextNormalizer.RemoveMarkers(text);
+                if (text.Length == 0)
+                {
+                    markerOnly++;
+                    continue;
+                }
+            }
+
+            var start = cue.Start;
+            if (start < 0)
+            {
+                negativeStart++;
+                start = 0;
+            }
+
+            var end = cue.End;
+            if (end < start)
+            {
+                endBeforeStart++;
+                end = start;
+            }
+
+            if (start < latestStart)
+            {
+                outOfOrder++;
+            }
+
+            latestStart = Math.Max(latestStart, start);
+            kept.Add(new TimedText(start, end, text));
+        }
+
+        if (outOfOrder > 0)
+        {
+            kept = [.. kept.OrderBy(cue => cue.Start)];
+        }
+
+        List<TimedText> deduped;
+        if (_dedup == DedupMode.Reference)
+        {
+            var coin = new DedupCoin(_seed, videoId);
+            deduped = ReferenceDedup.Apply(kept, ref coin);
+        }
+        else
+        {
+            deduped = kept;
+        }
+
+        var segments = new CaptionSegment[deduped.Count];
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var item = deduped[i];
+            segments[i] = new CaptionSegment(item.Start, item.End, item.Text, _tokenizer.EncodeSegment(item.Text));
+        }
+
+        var counts = new CleanupCounts
+        {
+            Cues = cues.Count,
+            DroppedNonString = nonString,
+            DroppedEmpty = empty,
+            DroppedMarkerOnly = markerOnly,
+            DroppedNonFiniteTime = nonFinite,
+            DroppedNegativeTime = negative,
+            Kept = kept.Count,
+            RepairedNegativeStart = negativeStart,
+            RepairedEndBeforeStart = endBeforeStart,
+            RepairedOutOfOrder = outOfOrder,
+            Segments = segments.Length,
+        };
+        return new CleanedCaptions(videoId, segments, counts);
+    }
+}
