@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
 using VideoData.Features.Runtime;
+using Amazon.Runtime;
+using Amazon.S3;
 using VideoData.Media;
+using VideoData.Storage.S3;
 
 namespace VideoData.Cli.Commands;
 
@@ -73,14 +76,65 @@ internal sealed record DoctorCheck(string Component, bool Ok, bool Required, str
 
 internal static class DoctorChecks
 {
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
-    public static Task<IReadOnlyList<DoctorCheck>> RunAsync(CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<DoctorCheck>> RunAsync(CancellationToken cancellationToken)
     {
         var checks = new List<DoctorCheck>();
         checks.AddRange(Ffmpeg());
         checks.AddRange(Torch());
-        return Task.FromResult<IReadOnlyList<DoctorCheck>>(checks);
+        checks.Add(await S3Async(cancellationToken).ConfigureAwait(false));
+        return checks;
+    }
+
+    /// <summary>
+    /// When an S3 endpoint is configured (VIDEODATA_S3_ENDPOINT, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) or AWS
+    /// credentials are in the environment, lists buckets with the configured credentials. Reports the endpoint
+    /// and the outcome only: credentials are never printed.
+    /// </summary>
+    private static async Task<DoctorCheck> S3Async(CancellationToken cancellationToken)
+    {
+        S3StoreOptions options;
+        try
+        {
+            options = new S3StoreOptions().ApplyEnvironment();
+            options.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            return new DoctorCheck("S3", false, Required: false, $"configuration is invalid: {ex.Message}");
+        }
+
+        var configured = options.ServiceUrl is not null
+            || Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is { Length: > 0 }
+            || Environment.GetEnvironmentVariable("AWS_PROFILE") is { Length: > 0 };
+        if (!configured)
+        {
+            return new DoctorCheck("S3", false, Required: false, "not configured (set VIDEODATA_S3_ENDPOINT or AWS_ENDPOINT_URL, and AWS credentials, to check)");
+        }
+
+        var endpoint = options.ServiceUrl?.ToString() ?? $"AWS S3 ({options.Region})";
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(15));
+            using var client = S3BlobStore.CreateClient(options);
+            var response = await client.ListBucketsAsync(timeout.Token).ConfigureAwait(false);
+            return new DoctorCheck("S3", true, Required: false, $"{endpoint}: reachable, {response.Buckets?.Count ?? 0} bucket(s) visible with the configured credentials");
+        }
+        catch (AmazonS3Exception ex)
+        {
+            return new DoctorCheck("S3", false, Required: false, $"{endpoint}: {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is AmazonClientException or HttpRequestException or OperationCanceledException or System.Net.Sockets.SocketException)
+        {
+            return new DoctorCheck("S3", false, Required: false, $"{endpoint}: not reachable: {ex.GetBaseException().Message}");
+        }
     }
 
     private static IEnumerable<DoctorCheck> Ffmpeg()
