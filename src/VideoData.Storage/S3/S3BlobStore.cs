@@ -61,6 +61,7 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
             RequestChecksumCalculation = checksumRequired ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED,
             ResponseChecksumValidation = checksumRequired ? ResponseChecksumValidation.WHEN_REQUIRED : ResponseChecksumValidation.WHEN_SUPPORTED,
             MaxErrorRetry = 0,
+            MaxStaleConnectionRetries = 0,
             Timeout = options.AttemptTimeout + TimeSpan.FromSeconds(5),
             MaxConnectionsPerServer = (options.MaxConcurrency * 2) + 4,
         };
@@ -324,6 +325,8 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
 
     private async Task MultipartAsync(string key, ReadOnlyMemory<byte> head, Stream rest, CancellationToken cancellationToken)
     {
+        // Server clocks and ours may differ a little; the window only has to exclude older objects of the same size.
+        var started = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5);
         string uploadId;
         try
         {
@@ -338,14 +341,26 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
 
         try
         {
-            var parts = await UploadPartsAsync(key, uploadId, head, rest, cancellationToken).ConfigureAwait(false);
-            await RunAsync(ct => _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            var (parts, total) = await UploadPartsAsync(key, uploadId, head, rest, cancellationToken).ConfigureAwait(false);
+            var attempts = 0;
+            await RunAsync(async ct =>
             {
-                BucketName = _bucket,
-                Key = key,
-                UploadId = uploadId,
-                PartETags = parts,
-            }, ct), cancellationToken).ConfigureAwait(false);
+                // A completion whose answer was lost may have succeeded; completing again would then fail
+                // (the upload is gone), so a retry first looks whether the object is already there.
+                if (attempts++ > 0 && await IsPublishedAsync(key, total, started, ct).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+                {
+                    BucketName = _bucket,
+                    Key = key,
+                    UploadId = uploadId,
+                    PartETags = parts,
+                }, ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -372,7 +387,21 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    private async Task<List<PartETag>> UploadPartsAsync(string key, string uploadId, ReadOnlyMemory<byte> head, Stream rest, CancellationToken cancellationToken)
+    private async Task<bool> IsPublishedAsync(string key, long length, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    {
+        _counters.Request();
+        try
+        {
+            var response = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = key }, cancellationToken).ConfigureAwait(false);
+            return response.ContentLength == length && ToUtc(response.LastModified) >= notBefore;
+        }
+        catch (AmazonServiceException ex) when (S3Resilience.IsNotFound(ex))
+        {
+            return false;
+        }
+    }
+
+    private async Task<(List<PartETag> Parts, long Total)> UploadPartsAsync(string key, string uploadId, ReadOnlyMemory<byte> head, Stream rest, CancellationToken cancellationToken)
     {
         var partSize = (int)Math.Min(_options.PartSize, Array.MaxLength);
         var parts = new List<PartETag>();
@@ -380,6 +409,7 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var headOffset = 0;
         var partNumber = 0;
+        long total = 0;
         try
         {
             while (true)
@@ -408,6 +438,7 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
                 }
 
                 partNumber++;
+                total += filled;
                 inFlight.Add(UploadPartAsync(key, uploadId, partNumber, buffer, filled, failed.Token));
                 if (filled < partSize)
                 {
@@ -444,7 +475,7 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
         }
 
         parts.Sort((a, b) => (a.PartNumber ?? 0).CompareTo(b.PartNumber ?? 0));
-        return parts;
+        return (parts, total);
     }
 
     private async Task<PartETag> UploadPartAsync(string key, string uploadId, int partNumber, byte[] buffer, int length, CancellationToken cancellationToken)

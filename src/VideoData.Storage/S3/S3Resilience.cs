@@ -82,7 +82,8 @@ internal static class S3Resilience
                 case TimeoutRejectedException:
                     return FaultKind.Transient;
                 case AmazonServiceException service:
-                    if ((int)service.StatusCode == 429 || (service.ErrorCode is { } code && s_throttleCodes.Contains(code)))
+                    // S3 answers 503 only to say "slow down" (a HEAD's 503 has no body to name the code).
+                    if ((int)service.StatusCode is 429 or 503 || (service.ErrorCode is { } code && s_throttleCodes.Contains(code)))
                     {
                         return FaultKind.Throttle;
                     }
