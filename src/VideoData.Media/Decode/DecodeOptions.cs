@@ -1,0 +1,71 @@
+namespace VideoData.Media.Decode;
+
+/// <summary>Which decoder <see cref="VideoDecoder"/> uses.</summary>
+public enum DecoderPreference
+{
+    /// <summary>NVDEC (the <c>cuda</c> hwaccel) when a device can be created and supports the codec, else the CPU; the reason for falling back is reported once in <see cref="DecodeStatistics.FallbackReason"/>.</summary>
+    Auto,
+
+    /// <summary>libavcodec's software decoders.</summary>
+    Cpu,
+
+    /// <summary>NVDEC only; fails when no CUDA device can be created or the codec is not supported by NVDEC.</summary>
+    Cuda,
+}
+
+/// <summary>
+/// How to decode and sample a video. The defaults reproduce the reference extractor: 30 fps,
+/// shorter side scaled to 224 and a 224×224 center crop. Validated once when a decode or probe
+/// starts; an invalid value fails with an <see cref="ArgumentOutOfRangeException"/> naming the option.
+/// </summary>
+public sealed record DecodeOptions
+{
+    /// <summary>Output frame rate in frames per second (1–240); also the number of frames per <see cref="Core.Frames.FrameChunk"/>. Default 30.</summary>
+    public int Fps { get; init; } = 30;
+
+    /// <summary>Output frame width and height in pixels (2–4096): the shorter side is scaled to it, then center-cropped. Default 224.</summary>
+    public int Size { get; init; } = 224;
+
+    /// <summary>Decoder choice. Default <see cref="DecoderPreference.Auto"/>.</summary>
+    public DecoderPreference Decoder { get; init; } = DecoderPreference.Auto;
+
+    /// <summary>Decoder threads (frame and slice threading); 0 lets FFmpeg choose from the core count. Default 0.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>A decode that makes no progress for this long fails with the <c>timeout</c> class; <see cref="Timeout.InfiniteTimeSpan"/> disables the watchdog. Default 60 s.</summary>
+    public TimeSpan WatchdogTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Largest accepted coded width in pixels; wider videos fail with the <c>probe</c> class. Default 8192.</summary>
+    public int MaxWidth { get; init; } = 8192;
+
+    /// <summary>Largest accepted coded height in pixels. Default 8192.</summary>
+    public int MaxHeight { get; init; } = 8192;
+
+    /// <summary>Longest accepted duration, declared or decoded; longer videos fail (<c>probe</c> when declared, <c>decode</c> when discovered). Default 10 hours.</summary>
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(10);
+
+    /// <summary>Clock for the watchdog; tests may inject a fake one. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
+    public void Validate()
+    {
+        Check(Fps is >= 1 and <= 240, nameof(Fps), Fps, "between 1 and 240");
+        Check(Size is >= 2 and <= 4096, nameof(Size), Size, "between 2 and 4096");
+        Check(Enum.IsDefined(Decoder), nameof(Decoder), Decoder, "auto, cpu or cuda");
+        Check(Threads is >= 0 and <= 256, nameof(Threads), Threads, "between 0 (automatic) and 256");
+        Check(WatchdogTimeout == Timeout.InfiniteTimeSpan || WatchdogTimeout > TimeSpan.Zero, nameof(WatchdogTimeout), WatchdogTimeout, "positive or Timeout.InfiniteTimeSpan");
+        Check(MaxWidth is >= 16 and <= 65536, nameof(MaxWidth), MaxWidth, "between 16 and 65536");
+        Check(MaxHeight is >= 16 and <= 65536, nameof(MaxHeight), MaxHeight, "between 16 and 65536");
+        Check(MaxDuration > TimeSpan.Zero && MaxDuration <= TimeSpan.FromDays(30), nameof(MaxDuration), MaxDuration, "positive and at most 30 days");
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+    }
+
+    private static void Check(bool ok, string name, object value, string expected)
+    {
+        if (!ok)
+        {
+            throw new ArgumentOutOfRangeException($"DecodeOptions.{name}", value, $"DecodeOptions.{name} is {value}; it must be {expected}.");
+        }
+    }
+}
