@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using TorchSharp;
+using VideoData.Training.Data;
+using VideoData.Training.Plans;
+using VideoData.Training.Sampling;
+using static TorchSharp.torch;
+
+namespace VideoData.Training.Streaming;
+
+/// <summary>
+/// Streams the batches of a plan as ready tensors. Several assembler tasks sample and tensorize batches
+/// ahead of the consumer; a bounded queue keeps at most <see cref="BatchStreamerOptions.PrefetchDepth"/>
+/// of them waiting, so memory is bounded by the options, not by the plan. Batches come out in plan order
+/// whatever the timing of the assemblers, and each is a pure function of (store, plan seed, plan epoch,
+/// batch): resuming at step <c>s</c> yields exactly the batches an uninterrupted stream yields from <c>s</c>.
+/// </summary>
+public static class BatchStreamer
+{
+    /// <summary>
+    /// The batches of <paramref name="plan"/> (already sliced for this rank) from <paramref name="startStep"/> on.
+    /// Clip randomness is keyed by (<see cref="BatchPlan.Seed"/>, <see cref="BatchPlan.Epoch"/>, video id).
+    /// The consumer owns and disposes each batch.
+    /// </summary>
+    public static async IAsyncEnumerable<ClipBatch> StreamAsync(
+        IVideoStore store,
+        BatchPlan plan,
+        BatchStreamerOptions options,
+        int startStep = 0,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(startStep);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(startStep, plan.Batches.Count);
+        if (store.FeatureDim != options.Sampler.FeatureDim)
+        {
+            throw new ArgumentException(
+                $"The store holds {store.FeatureDim}-d features but the sampler option FeatureDim is {options.Sampler.FeatureDim}.", nameof(options));
+        }
+
+        var sampler = new OverlappedClipSampler(options.Sampler);
+        var queue = Channel.CreateBounded<Task<ClipBatch>>(new BoundedChannelOptions(options.PrefetchDepth)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var gate = new SemaphoreSlim(options.Assemblers);
+        var producer = Task.Run(() => ProduceAsync(store, plan, sampler, options, startStep, queue.Writer, gate, stop.Token), CancellationToken.None);
+        try
+        {
+            await foreach (var pending in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return await pending.ConfigureAwait(false);
+            }
+
+            await producer.ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await DrainAsync(queue.Reader, producer).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ProduceAsync(
+        IVideoStore store,
+        BatchPlan plan,
+        OverlappedClipSampler sampler,
+        BatchStreamerOptions options,
+        int startStep,
+        ChannelWriter<Task<ClipBatch>> writer,
+        SemaphoreSlim gate,
+        CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            for (var step = startStep; step < plan.Batches.Count; step++)
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var current = step;
+                var assembly = Task.Run(
+                    async () =>
+                    {
+                        try
+                        {
+                            return await AssembleAsync(store, plan, current, sampler, options, cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            gate.Release();
+                        }
+                    },
+                    cancellationToken);
+                await writer.WriteAsync(assembly, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        finally
+        {
+            writer.TryComplete(failure);
+        }
+    }
+
+    private static async Task DrainAsync(ChannelReader<Task<ClipBatch>> reader, Task producer)
+    {
+        try
+        {
+            await producer.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The consumer stopped early; the producer's cancellation is expected.
+        }
+
+        while (reader.TryRead(out var pending))
+        {
+            try
+            {
+                (await pending.ConfigureAwait(false)).Dispose();
+            }
+            catch (OperationCanceledException)
+            {
+                // Assembly cancelled because the consumer left: nothing to release.
+            }
+        }
+    }
+
+    /// <summary>Samples and tensorizes batch <paramref name="step"/> of <paramref name="plan"/>.</summary>
+    internal static async Task<ClipBatch> AssembleAsync(
+        IVideoStore store,
+        BatchPlan plan,
+        int step,
+        OverlappedClipSampler sampler,
+        BatchStreamerOptions options,
+        CancellationToken cancellationToken)
+    {
+        var o = sampler.Options;
+        var videos = plan.Batches[step];
+        var clipCount = videos.Count * o.ClipsPerVideo;
+        var captionLength = o.CaptionLength;
+        var rows = o.MaxVideoTokens;
+        var dim = o.FeatureDim;
+
+        var caps = new long[clipCount * captionLength];
+        var cmasks = new bool[clipCount * captionLength];
+        var vmasks = new bool[clipCount * rows];
+        var ids = new string[clipCount];
+        var spans = new ClipSpan[clipCount];
+        var clipFeatures = new float[rows * dim];
+
+        var vfeats = empty([clipCount, rows, dim], ScalarType.Float32);
+        try
+        {
+            using (var accessor = vfeats.data<float>())
+            {
+                var clip = 0;
+                foreach (var videoId in videos)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var video = await store.GetAsync(videoId, cancellationToken).ConfigureAwait(false);
+                    foreach (var span in sampler.Sample(video, plan.Seed, plan.Epoch, options.Alignment))
+                    {
+                        ids[clip] = videoId;
+                        spans[clip] = span;
+                        sampler.WriteCaption(video, span, caps.AsSpan(clip * captionLength, captionLength), cmasks.AsSpan(clip * captionLength, captionLength));
+                        sampler.WriteVideo(video, span, clipFeatures, vmasks.AsSpan(clip * rows, rows));
+                        accessor.CopyFrom(clipFeatures, 0, (long)clip * rows * dim);
+                        clip++;
+                    }
+                }
+            }
+
+            return new ClipBatch(
+                plan.Epoch,
+                step,
+                ToDevice(tensor(caps, [clipCount, captionLength], ScalarType.Int64), options.Device),
+                ToDevice(tensor(cmasks, [clipCount, captionLength], ScalarType.Bool), options.Device),
+                ToDevice(vfeats, options.Device),
+                ToDevice(tensor(vmasks, [clipCount, rows], ScalarType.Bool), options.Device),
+                ids,
+                spans);
+        }
+        catch
+        {
+            vfeats.Dispose();
+            throw;
+        }
+    }
+
+    private static Tensor ToDevice(Tensor host, Device? device)
+    {
+        if (device is null || device.type == DeviceType.CPU)
+        {
+            return host;
+        }
+
+        // Pinned host memory lets the copy run asynchronously on the device's stream; libtorch's caching host
+        // allocator keeps the pinned block alive until that copy has finished, so disposing here is safe.
+        using var pinned = host.pin_memory();
+        host.Dispose();
+        return pinned.to(device, non_blocking: true);
+    }
+}

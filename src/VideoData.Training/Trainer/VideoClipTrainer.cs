@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using TorchSharp;
+using VideoData.Training.Data;
+using VideoData.Training.Model;
+using VideoData.Training.Plans;
+using VideoData.Training.Sampling;
+using VideoData.Training.Streaming;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace VideoData.Training.Trainer;
+
+/// <summary>
+/// The built-in VideoCLIP trainer: per epoch it asks the <see cref="IEpochPlanner"/> for the plan (kept as
+/// <c>plans/epoch-NNNN.parquet</c>), streams its batches, and takes one Adam step per batch on the symmetric
+/// InfoNCE loss over <c>t·vᵀ</c> and <c>v·tᵀ</c>. Checkpoints hold model, optimizer, RNG and (epoch, step), and a
+/// trainer created from one continues the exact trajectory of an uninterrupted run. One trainer per process;
+/// not thread-safe.
+/// </summary>
+public sealed class VideoClipTrainer : IDisposable
+{
+    private readonly IVideoStore _train;
+    private readonly IVideoStore? _heldOut;
+    private readonly IEpochPlanner _planner;
+    private readonly ITrainingObserver? _observer;
+    private readonly optim.Optimizer _optimizer;
+    private readonly List<TorchSharp.Modules.Parameter> _parameters;
+    private TrainingState _state;
+
+    private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state)
+    {
+        Options = options;
+        _train = train;
+        _heldOut = heldOut;
+        _planner = planner;
+        _observer = observer;
+        _state = state;
+        random.manual_seed(options.Seed);
+        Model = new VideoClipModel(options.Model);
+        if (options.Device is not null)
+        {
+            Model.to(options.Device);
+        }
+
+        _parameters = Model.parameters().ToList();
+        _optimizer = optim.Adam(_parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+    }
+
+    /// <summary>The validated options.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>The model being trained (usable for inference between runs: call <c>eval()</c> and use <c>no_grad</c>).</summary>
+    public VideoClipModel Model { get; }
+
+    /// <summary>Where the run stands.</summary>
+    public TrainingState State => _state;
+
+    /// <summary>
+    /// Creates a trainer. With <paramref name="resumeFrom"/> (a checkpoint folder, or an output folder whose
+    /// newest checkpoint is used) it restores model, optimizer, RNG and position; otherwise it starts fresh
+    /// from <see cref="TrainerOptions.Seed"/>.
+    /// </summary>
+    /// <param name="options">Trainer options; validated here.</param>
+    /// <param name="train">Training videos.</param>
+    /// <param name="heldOut">Held-out videos for the per-epoch retrieval evaluation, or null for none.</param>
+    /// <param name="planner">Makes each epoch's plan (the seam for clustered plans).</param>
+    /// <param name="observer">Receives progress, or null.</param>
+    /// <param name="resumeFrom">Checkpoint to continue from, or null.</param>
+    public static VideoClipTrainer Create(
+        TrainerOptions options,
+        IVideoStore train,
+        IVideoStore? heldOut,
+        IEpochPlanner planner,
+        ITrainingObserver? observer = null,
+        string? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(planner);
+        options.Validate();
+        if (train.FeatureDim != options.Model.FeatureDim)
+        {
+            throw new ArgumentException($"The training videos have {train.FeatureDim}-d features; the model expects {options.Model.FeatureDim}-d.", nameof(train));
+        }
+
+        if (resumeFrom is null)
+        {
+            var fresh = new TrainingState(0, 0, 0, options.Seed, 0, 1, options.Model);
+            return new VideoClipTrainer(options, train, heldOut, planner, observer, fresh);
+        }
+
+        var checkpoint = TrainingCheckpoint.Resolve(resumeFrom);
+        var state = TrainingCheckpoint.ReadState(checkpoint);
+        if (state.Model != options.Model)
+        {
+            throw new ArgumentException($"Checkpoint '{checkpoint}' was trained with model sizes {state.Model}; the options ask for {options.Model}.", nameof(resumeFrom));
+        }
+
+        if (state.Seed != options.Seed)
+        {
+            throw new ArgumentException($"Checkpoint '{checkpoint}' was trained with seed {state.Seed}; the options say {options.Seed}.", nameof(resumeFrom));
+        }
+
+        var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state);
+        TrainingCheckpoint.Restore(checkpoint, trainer.Model, trainer._optimizer);
+        return trainer;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="TrainerOptions.Epochs"/> are done, or until <paramref name="stopAtGlobalStep"/>
+    /// steps have been taken in total (a checkpoint is saved there, so a later trainer can resume).
+    /// Returns the epochs completed by this call.
+    /// </summary>
+    public async Task<IReadOnlyList<EpochReport>> RunAsync(long? stopAtGlobalStep = null, CancellationToken cancellationToken = default)
+    {
+        var reports = new List<EpochReport>();
+        var streamer = Options.Streamer with { Device = Options.Device };
+        while (_state.Epoch < Options.Epochs)
+        {
+            var epoch = _state.Epoch;
+            var plan = (await PlanForAsync(epoch, cancellationToken).ConfigureAwait(false)).ForRank(_state.Rank, _state.WorldSize);
+            var steps = 0;
+            double lossSum = 0;
+            TimeSpan waitSum = TimeSpan.Zero, stepSum = TimeSpan.Zero;
+
+            if (_state.NextStep < plan.Batches.Count)
+            {
+                var stream = BatchStreamer.StreamAsync(_train, plan, streamer, _state.NextStep, cancellationToken);
+                var enumerator = stream.GetAsyncEnumerator(cancellationToken);
+                await using (enumerator.ConfigureAwait(false))
+                {
+                    while (true)
+                    {
+                        var clock = Stopwatch.StartNew();
+                        if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            break;
+                        }
+
+                        var wait = clock.Elapsed;
+                        using var batch = enumerator.Current;
+                        var lr = Options.LearningRateAt(_state.GlobalStep);
+                        var loss = Step(batch, lr);
+                        var elapsed = clock.Elapsed;
+                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount);
+                        _state = _state with { NextStep = batch.Step + 1, GlobalStep = _state.GlobalStep + 1 };
+                        steps++;
+                        lossSum += loss;
+                        waitSum += wait;
+                        stepSum += elapsed;
+                        _observer?.OnStep(report);
+
+                        if (stopAtGlobalStep is { } stop && _state.GlobalStep >= stop)
+                        {
+                            SaveCheckpoint();
+                            return reports;
+                        }
+
+                        if (Options.CheckpointEverySteps > 0 && _state.GlobalStep % Options.CheckpointEverySteps == 0 && _state.NextStep < plan.Batches.Count)
+                        {
+                            SaveCheckpoint();
+                        }
+                    }
+                }
+            }
+
+            var (r1, r5, clips) = await EvaluateAsync(cancellationToken).ConfigureAwait(false);
+            var epochReport = new EpochReport(
+                epoch,
+                steps,
+                steps == 0 ? double.NaN : lossSum / steps,
+                stepSum == TimeSpan.Zero ? 0 : waitSum / stepSum,
+                r1,
+                r5,
+                clips);
+            reports.Add(epochReport);
+            _observer?.OnEpoch(epochReport);
+            _state = _state with { Epoch = epoch + 1, NextStep = 0 };
+            SaveCheckpoint();
+        }
+
+        return reports;
+    }
+
+    /// <summary>
+    /// Held-out text→video retrieval: one aligned clip per held-out video (at most
+    /// <see cref="TrainerOptions.EvalVideos"/>), R@1 and R@5 of each caption's own clip among all clips.
+    /// Returns nulls when there is no held-out set.
+    /// </summary>
+    public async Task<(double? RecallAt1, double? RecallAt5, int Clips)> EvaluateAsync(CancellationToken cancellationToken = default)
+    {
+        if (_heldOut is null || Options.EvalVideos == 0)
+        {
+            return (null, null, 0);
+        }
+
+        var ids = _heldOut.VideoIds.Order(StringComparer.Ordinal).Take(Options.EvalVideos).ToList();
+        var batches = ids.Chunk(64).Select(c => (IReadOnlyList<string>)c).ToList();
+        var plan = new BatchPlan(0, Options.Seed, BatchPlanKinds.Shuffled, batches, 64, "held-out evaluation");
+        var streamer = Options.Streamer with
+        {
+            Device = Options.Device,
+            Alignment = ClipAlignment.Aligned,
+            Sampler = Options.Streamer.Sampler with { ClipsPerVideo = 1 },
+        };
+
+        var videos = new List<Tensor>();
+        var texts = new List<Tensor>();
+        Model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            await foreach (var batch in BatchStreamer.StreamAsync(_heldOut, plan, streamer, 0, cancellationToken).ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    videos.Add(Model.EncodeVideo(batch.Vfeats, batch.Vmasks));
+                    texts.Add(Model.EncodeText(batch.Caps, batch.Cmasks));
+                }
+            }
+
+            using var scope = NewDisposeScope();
+            var v = cat(videos, 0);
+            var t = cat(texts, 0);
+            var (r1, r5) = RecallAtK(t.mm(v.t()));
+            return (r1, r5, ids.Count);
+        }
+        finally
+        {
+            Model.train();
+            videos.ForEach(x => x.Dispose());
+            texts.ForEach(x => x.Dispose());
+        }
+    }
+
+    /// <summary>R@1 and R@5 for a square similarity matrix whose diagonal holds the true pairs (ties count against).</summary>
+    internal static (double RecallAt1, double RecallAt5) RecallAtK(Tensor similarity)
+    {
+        using var scope = NewDisposeScope();
+        var diagonal = similarity.diagonal().unsqueeze(1);
+        var rank = (similarity > diagonal).sum(1);
+        var r1 = (rank < 1).to_type(ScalarType.Float64).mean().item<double>();
+        var r5 = (rank < 5).to_type(ScalarType.Float64).mean().item<double>();
+        return (r1, r5);
+    }
+
+    /// <summary>Publishes a checkpoint of the current state and returns its folder.</summary>
+    public string SaveCheckpoint()
+    {
+        var path = TrainingCheckpoint.Save(Options.OutputDirectory, _state, Model, _optimizer, Options.KeepCheckpoints);
+        _observer?.OnCheckpoint(path);
+        return path;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Model.Dispose();
+    }
+
+    private float Step(ClipBatch batch, double learningRate)
+    {
+        using var scope = NewDisposeScope();
+        Model.train();
+        var video = Model.EncodeVideo(batch.Vfeats, batch.Vmasks);
+        var text = Model.EncodeText(batch.Caps, batch.Cmasks);
+        var logits = text.mm(video.t());
+        var labels = arange(logits.shape[0], ScalarType.Int64, logits.device);
+        var loss = (cross_entropy(logits, labels) + cross_entropy(logits.t(), labels)) / 2;
+
+        _optimizer.zero_grad();
+        loss.backward();
+        if (Options.ClipNorm > 0)
+        {
+            nn.utils.clip_grad_norm_(_parameters, Options.ClipNorm);
+        }
+
+        foreach (var group in _optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+
+        _optimizer.step();
+        return loss.item<float>();
+    }
+
+    private async Task<BatchPlan> PlanForAsync(int epoch, CancellationToken cancellationToken)
+    {
+        var path = PlanPath(Options.OutputDirectory, epoch);
+        if (File.Exists(path))
+        {
+            // A resumed run must train on the plan the interrupted run used, whatever the planner would say now.
+            return await BatchPlan.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+
+        Model.eval();
+        BatchPlan plan;
+        try
+        {
+            plan = await _planner.PlanAsync(epoch, Model, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Model.train();
+        }
+
+        if (plan.Epoch != epoch)
+        {
+            throw new InvalidOperationException($"The planner returned a plan for epoch {plan.Epoch} when asked for epoch {epoch}.");
+        }
+
+        await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
+        return plan;
+    }
+
+    /// <summary>Where the trainer keeps the plan of <paramref name="epoch"/>.</summary>
+    public static string PlanPath(string outputDirectory, int epoch) =>
+        Path.Combine(outputDirectory, "plans", $"epoch-{epoch:D4}.parquet");
+}
