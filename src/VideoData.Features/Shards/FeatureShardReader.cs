@@ -1,0 +1,420 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Parquet;
+using Parquet.Schema;
+
+namespace VideoData.Features.Shards;
+
+/// <summary>
+/// Reads a feature shard (layout: <see cref="FeatureShardFormat"/>). Opening reads only the footer
+/// (schema, lineage metadata, the per-video index); <see cref="ReadVideoAsync"/> then reads the one
+/// row group holding that video. A file that is not an intact feature shard gives an
+/// <see cref="InvalidDataException"/> naming it. Not thread-safe.
+/// </summary>
+public sealed class FeatureShardReader : IAsyncDisposable
+{
+    private static readonly string[] s_requiredColumns =
+    [
+        "video_id", "duration", "seconds", "dim", "features/list/element", "mixed_5c_dim", "mixed_5c/list/element",
+        "captions/list/element/start", "captions/list/element/end", "captions/list/element/text", "captions/list/element/token_ids/list/element",
+    ];
+
+    private readonly ParquetReader _reader;
+    private readonly Stream _stream;
+    private readonly bool _ownsStream;
+    private readonly Dictionary<string, DataField> _fields;
+    private readonly Dictionary<string, int> _index;
+    private readonly List<string> _videoIds;
+
+    private FeatureShardReader(string name, ParquetReader reader, Stream stream, bool ownsStream, Dictionary<string, DataField> fields, Dictionary<string, int> index, List<string> videoIds)
+    {
+        Name = name;
+        _reader = reader;
+        _stream = stream;
+        _ownsStream = ownsStream;
+        _fields = fields;
+        _index = index;
+        _videoIds = videoIds;
+    }
+
+    /// <summary>The file or object name used in messages.</summary>
+    public string Name { get; }
+
+    /// <summary>The footer's key/value metadata: lineage (<c>videodata.*</c>) and the index.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _reader.CustomMetadata;
+
+    /// <summary>Number of row groups.</summary>
+    public int RowGroupCount => _reader.RowGroupCount;
+
+    /// <summary>Number of videos (rows).</summary>
+    public int VideoCount => _videoIds.Count;
+
+    /// <summary>The video ids in file order.</summary>
+    public IReadOnlyList<string> VideoIds => _videoIds;
+
+    /// <summary>The Parquet schema, one line per column: path, physical type, repetition.</summary>
+    public string SchemaDescription => string.Join(
+        Environment.NewLine,
+        _reader.Schema.GetDataFields().Select(f => $"{f.Path} : {f.ClrType.Name}{(f.MaxRepetitionLevel > 0 ? $" (list depth {f.MaxRepetitionLevel})" : "")}"));
+
+    /// <summary>Opens the shard file at <paramref name="path"/>.</summary>
+    public static async Task<FeatureShardReader> OpenAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Feature shard '{path}' does not exist.", path);
+        }
+
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.RandomAccess);
+        try
+        {
+            return await OpenAsync(stream, path, leaveOpen: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Opens a shard from a seekable stream (e.g. <c>IBlobStore.OpenReadAsync</c>); <paramref name="name"/> is used in messages.</summary>
+    public static async Task<FeatureShardReader> OpenAsync(Stream stream, string name, bool leaveOpen = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek)
+        {
+            throw new ArgumentException("A feature shard is read from a seekable stream.", nameof(stream));
+        }
+
+        ParquetReader reader;
+        try
+        {
+            reader = await ParquetReader.CreateAsync(stream, null, leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new InvalidDataException($"Feature shard '{name}' is not a readable Parquet file (truncated or corrupt): {ex.Message}", ex);
+        }
+
+        try
+        {
+            var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Path.ToString(), StringComparer.Ordinal);
+            var missing = s_requiredColumns.Where(c => !fields.ContainsKey(c)).ToList();
+            if (missing.Count > 0)
+            {
+                throw new InvalidDataException($"Feature shard '{name}' lacks the columns {string.Join(", ", missing)}; it is not a VideoData feature shard.");
+            }
+
+            if (!reader.CustomMetadata.TryGetValue(FeatureShardFormat.FormatKey, out var format) || format != FeatureShardFormat.FormatVersion)
+            {
+                throw new InvalidDataException($"Feature shard '{name}' has format '{format ?? "(none)"}', expected '{FeatureShardFormat.FormatVersion}'.");
+            }
+
+            var (index, ids) = await LoadIndexAsync(reader, fields["video_id"], name, cancellationToken).ConfigureAwait(false);
+            return new FeatureShardReader(name, reader, stream, !leaveOpen, fields, index, ids);
+        }
+        catch
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Whether the shard holds <paramref name="videoId"/>.</summary>
+    public bool Contains(string videoId) => _index.ContainsKey(videoId);
+
+    /// <summary>
+    /// Reads one video, touching only the row group the index names. Throws
+    /// <see cref="KeyNotFoundException"/> naming the shard when the video is not in it.
+    /// </summary>
+    public async Task<FeatureRecord> ReadVideoAsync(string videoId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(videoId);
+        if (!_index.TryGetValue(videoId, out var rowGroup))
+        {
+            throw new KeyNotFoundException($"Feature shard '{Name}' has no video '{videoId}'.");
+        }
+
+        var records = await ReadRowGroupAsync(rowGroup, cancellationToken).ConfigureAwait(false);
+        return records.FirstOrDefault(r => r.VideoId == videoId)
+            ?? throw new InvalidDataException($"Feature shard '{Name}': its index places video '{videoId}' in row group {rowGroup}, which does not hold it.");
+    }
+
+    /// <summary>Reads every video, one row group at a time.</summary>
+    public async IAsyncEnumerable<FeatureRecord> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        for (var g = 0; g < RowGroupCount; g++)
+        {
+            foreach (var record in await ReadRowGroupAsync(g, cancellationToken).ConfigureAwait(false))
+            {
+                yield return record;
+            }
+        }
+    }
+
+    /// <summary>Reads all videos of one row group.</summary>
+    public async Task<IReadOnlyList<FeatureRecord>> ReadRowGroupAsync(int rowGroup, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rowGroup);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rowGroup, RowGroupCount);
+        try
+        {
+            return await ReadRowGroupCoreAsync(rowGroup, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
+        {
+            throw new InvalidDataException($"Feature shard '{Name}': row group {rowGroup} cannot be read (truncated or corrupt): {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        if (_ownsStream)
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<(Dictionary<string, int> Index, List<string> Ids)> LoadIndexAsync(ParquetReader reader, DataField idField, string name, CancellationToken cancellationToken)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new List<string>();
+
+        // The footer's index avoids touching any column; without it, read just the id column.
+        if (reader.CustomMetadata.TryGetValue(FeatureShardFormat.IndexKey, out var json))
+        {
+            Dictionary<string, int>? parsed;
+            try
+            {
+                parsed = JsonSerializer.Deserialize<Dictionary<string, int>>(json);
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"Feature shard '{name}' has an unreadable video index: {ex.Message}", ex);
+            }
+
+            foreach (var (id, group) in parsed ?? [])
+            {
+                if (group < 0 || group >= reader.RowGroupCount)
+                {
+                    throw new InvalidDataException($"Feature shard '{name}': its index places video '{id}' in row group {group} of {reader.RowGroupCount}.");
+                }
+
+                index[id] = group;
+                ids.Add(id);
+            }
+
+            var rows = reader.RowGroups.Sum(g => g.RowCount);
+            if (rows != ids.Count)
+            {
+                throw new InvalidDataException($"Feature shard '{name}' indexes {ids.Count} videos but holds {rows} rows.");
+            }
+
+            return (index, ids);
+        }
+
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var (values, _, _) = await ReadColumnAsync<ReadOnlyMemory<char>>(group, idField, cancellationToken).ConfigureAwait(false);
+            foreach (var id in values.Take((int)group.RowCount))
+            {
+                var text = id.ToString();
+                index[text] = g;
+                ids.Add(text);
+            }
+        }
+
+        return (index, ids);
+    }
+
+    private async Task<IReadOnlyList<FeatureRecord>> ReadRowGroupCoreAsync(int rowGroup, CancellationToken ct)
+    {
+        using var group = _reader.OpenRowGroupReader(rowGroup);
+        var rows = checked((int)group.RowCount);
+        var ids = (await ReadColumnAsync<ReadOnlyMemory<char>>(group, _fields["video_id"], ct).ConfigureAwait(false)).Values;
+        var durations = (await ReadColumnAsync<double>(group, _fields["duration"], ct).ConfigureAwait(false)).Values;
+        var seconds = (await ReadColumnAsync<int>(group, _fields["seconds"], ct).ConfigureAwait(false)).Values;
+        var dims = (await ReadColumnAsync<int>(group, _fields["dim"], ct).ConfigureAwait(false)).Values;
+        var mixedDims = (await ReadColumnAsync<int>(group, _fields["mixed_5c_dim"], ct).ConfigureAwait(false)).Values;
+        var features = await ReadFloatListsAsync(group, "features/list/element", rows, ct).ConfigureAwait(false);
+        var mixed = await ReadFloatListsAsync(group, "mixed_5c/list/element", rows, ct).ConfigureAwait(false);
+        var captions = await ReadCaptionsAsync(group, rows, ct).ConfigureAwait(false);
+
+        var records = new List<FeatureRecord>(rows);
+        for (var r = 0; r < rows; r++)
+        {
+            var record = new FeatureRecord
+            {
+                VideoId = ids[r].ToString(),
+                Duration = durations[r],
+                Seconds = seconds[r],
+                Dim = dims[r],
+                Features = features[r],
+                Mixed5cDim = mixedDims[r],
+                Mixed5c = mixedDims[r] == 0 ? null : mixed[r],
+                Captions = captions[r],
+            };
+            try
+            {
+                record.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidDataException($"Feature shard '{Name}': {ex.Message}", ex);
+            }
+
+            records.Add(record);
+        }
+
+        return records;
+    }
+
+    private async Task<float[][]> ReadFloatListsAsync(ParquetRowGroupReader group, string column, int rows, CancellationToken ct)
+    {
+        var field = _fields[column];
+        var (values, def, rep) = await ReadColumnAsync<float>(group, field, ct).ConfigureAwait(false);
+        var result = new float[rows][];
+        var row = -1;
+        var start = 0;
+        var count = 0;
+        var consumed = 0;
+        for (var i = 0; i < rep.Length; i++)
+        {
+            if (rep[i] == 0)
+            {
+                if (row >= 0)
+                {
+                    result[row] = values.AsSpan(start, count).ToArray();
+                }
+
+                row++;
+                if (row >= rows)
+                {
+                    throw new InvalidDataException($"Feature shard '{Name}': column {column} has more lists than the row group has rows.");
+                }
+
+                start = consumed;
+                count = 0;
+            }
+
+            if (def[i] == field.MaxDefinitionLevel)
+            {
+                count++;
+                consumed++;
+            }
+        }
+
+        if (row >= 0)
+        {
+            result[row] = values.AsSpan(start, count).ToArray();
+        }
+
+        if (row != rows - 1)
+        {
+            throw new InvalidDataException($"Feature shard '{Name}': column {column} has {row + 1} lists for {rows} rows.");
+        }
+
+        return result;
+    }
+
+    private async Task<List<CaptionSegment>[]> ReadCaptionsAsync(ParquetRowGroupReader group, int rows, CancellationToken ct)
+    {
+        var startField = _fields["captions/list/element/start"];
+        var starts = await ReadColumnAsync<double>(group, startField, ct).ConfigureAwait(false);
+        var ends = await ReadColumnAsync<double>(group, _fields["captions/list/element/end"], ct).ConfigureAwait(false);
+        var texts = await ReadColumnAsync<ReadOnlyMemory<char>>(group, _fields["captions/list/element/text"], ct).ConfigureAwait(false);
+        var tokenField = _fields["captions/list/element/token_ids/list/element"];
+        var tokens = await ReadColumnAsync<int>(group, tokenField, ct).ConfigureAwait(false);
+
+        // A segment exists where the struct is defined (the start column's full definition level).
+        var segmentLevel = startField.MaxDefinitionLevel;
+        var result = new List<CaptionSegment>[rows];
+        var row = -1;
+        var value = 0;
+        for (var i = 0; i < starts.Rep.Length; i++)
+        {
+            if (starts.Rep[i] == 0)
+            {
+                row++;
+                if (row >= rows)
+                {
+                    throw new InvalidDataException($"Feature shard '{Name}': the captions column has more lists than rows.");
+                }
+
+                result[row] = [];
+            }
+
+            if (starts.Def[i] == segmentLevel)
+            {
+                result[row].Add(new CaptionSegment(starts.Values[value], ends.Values[value], texts.Values[value].ToString(), []));
+                value++;
+            }
+        }
+
+        // Token ids: rep 0 starts a row, rep ≤ 1 at segment level or deeper starts a segment.
+        row = -1;
+        var segment = -1;
+        var tokenValue = 0;
+        var current = new List<int>();
+        void Close()
+        {
+            if (row >= 0 && segment >= 0)
+            {
+                result[row][segment] = result[row][segment] with { TokenIds = current.ToArray() };
+            }
+
+            current.Clear();
+        }
+
+        for (var i = 0; i < tokens.Rep.Length; i++)
+        {
+            if (tokens.Rep[i] <= 1)
+            {
+                Close();
+                if (tokens.Rep[i] == 0)
+                {
+                    row++;
+                    segment = -1;
+                }
+
+                if (tokens.Def[i] >= segmentLevel)
+                {
+                    segment++;
+                    if (row >= rows || segment >= result[row].Count)
+                    {
+                        throw new InvalidDataException($"Feature shard '{Name}': the token_ids column does not line up with the caption segments.");
+                    }
+                }
+            }
+
+            if (tokens.Def[i] == tokenField.MaxDefinitionLevel)
+            {
+                current.Add(tokens.Values[tokenValue++]);
+            }
+        }
+
+        Close();
+        if (result.Any(r => r is null))
+        {
+            throw new InvalidDataException($"Feature shard '{Name}': the captions column has fewer lists than rows.");
+        }
+
+        return result;
+    }
+
+    private static async Task<(T[] Values, int[] Def, int[] Rep)> ReadColumnAsync<T>(ParquetRowGroupReader group, DataField field, CancellationToken ct)
+        where T : struct
+    {
+        var levels = checked((int)(group.GetMetadata(field)?.MetaData?.NumValues
+            ?? throw new InvalidDataException($"column {field.Path} has no metadata")));
+        var values = new T[levels];
+        var def = new int[levels];
+        var rep = new int[levels];
+        await group.ReadRawAsync<T>(field, values.AsMemory(), def.AsMemory(), rep.AsMemory(), ct).ConfigureAwait(false);
+        return (values, def, rep);
+    }
+}
