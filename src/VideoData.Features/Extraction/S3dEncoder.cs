@@ -1,0 +1,397 @@
+using System.Runtime.CompilerServices;
+using TorchSharp;
+using VideoData.Core.Failures;
+using VideoData.Core.Frames;
+using VideoData.Features.Model;
+using VideoData.Features.Shards;
+using VideoData.Features.Weights;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace VideoData.Features.Extraction;
+
+/// <summary>
+/// The frozen S3D-G video encoder: turns decoded 1-second chunks (RGB24, frame-major) of many videos
+/// into one 512-d <c>video_embedding</c> per second (and optionally the 1024-d <c>mixed_5c</c>),
+/// batching seconds across videos. Each second is one forward of FramesPerSecond frames, the last
+/// partial second zero-padded, pixels /255 with no mean/std normalization (as the reference).
+/// One instance is not thread-safe: run one encode at a time on it.
+/// </summary>
+public sealed class S3dEncoder : IDisposable
+{
+    private readonly S3dG _model;
+    private readonly S3dEncoderOptions _options;
+    private readonly Device _device;
+    private readonly ScalarType _dtype;
+
+    // One pinned input buffer per encoder, viewed by libtorch without a copy: the bounded input pool.
+    private readonly byte[] _stagingBuffer;
+    private readonly Tensor _staging;
+    private readonly int _frameBytes;
+    private readonly int _secondBytes;
+    private bool _disposed;
+
+    private S3dEncoder(S3dG model, S3dEncoderOptions options, Device device, ScalarType dtype, string weightsSha256)
+    {
+        _model = model;
+        _options = options;
+        _device = device;
+        _dtype = dtype;
+        WeightsSha256 = weightsSha256;
+        _frameBytes = options.FrameSize * options.FrameSize * 3;
+        _secondBytes = _frameBytes * options.FramesPerSecond;
+        _stagingBuffer = GC.AllocateUninitializedArray<byte>(_secondBytes * options.SecondsPerBatch, pinned: true);
+        _staging = frombuffer(_stagingBuffer, ScalarType.Byte)
+            .view(options.SecondsPerBatch, options.FramesPerSecond, options.FrameSize, options.FrameSize, 3);
+    }
+
+    /// <summary>Content hash of the loaded weights, for lineage.</summary>
+    public string WeightsSha256 { get; }
+
+    /// <summary>The device the model runs on, e.g. <c>cpu</c> or <c>cuda:0</c>.</summary>
+    public string DeviceName => _device.ToString();
+
+    /// <summary>The forward precision in use (<c>float32</c> or <c>float16</c>).</summary>
+    public string PrecisionName => _dtype == ScalarType.Float16 ? "float16" : "float32";
+
+    /// <summary>Seconds per forward pass.</summary>
+    public int SecondsPerBatch => _options.SecondsPerBatch;
+
+    /// <summary>
+    /// Loads weights (safetensors or PyTorch zip <c>.pth</c>) and builds the encoder. Throws
+    /// <see cref="InvalidDataException"/> for unusable weights, <see cref="ArgumentException"/> for a
+    /// bad option (naming it) and <see cref="NativeDependencyException"/> when libtorch or the
+    /// requested CUDA device is not available.
+    /// </summary>
+    public static S3dEncoder Create(string weightsPath, S3dEncoderOptions? options = null) =>
+        Create(WeightsFile.Load(weightsPath), options);
+
+    /// <summary>Builds the encoder from an already loaded state dict (see the other overload).</summary>
+    public static S3dEncoder Create(StateDict weights, S3dEncoderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var o = (options ?? new S3dEncoderOptions()).Validated();
+        if ((long)o.SecondsPerBatch * o.FramesPerSecond * o.FrameSize * o.FrameSize * 3 > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "Encoder options SecondsPerBatch·FramesPerSecond·FrameSize²·3 exceed one input buffer (2 GiB); lower SecondsPerBatch.");
+        }
+
+        S3dG model;
+        try
+        {
+            if (o.Threads > 0)
+            {
+                set_num_threads(o.Threads);
+            }
+
+            model = new S3dG();
+        }
+        catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or NotSupportedException)
+        {
+            throw new NativeDependencyException($"libtorch (TorchSharp) could not be loaded: {ex.GetBaseException().Message}. Run `videodata doctor` for details.", ex);
+        }
+
+        try
+        {
+            StateDictLoader.Load(model, weights);
+            model.eval();
+            var device = TorchSharp.torch.device(o.Device);
+            if (device.type == DeviceType.CUDA && !cuda.is_available())
+            {
+                throw new NativeDependencyException($"Encoder device '{o.Device}' was requested but libtorch sees no CUDA device (this build's TorchSharp backend may be CPU-only; build with -p:TorchBackend=cuda-12.8 on a GPU machine).");
+            }
+
+            var dtype = o.Precision == EncoderPrecision.Float16 || (o.Precision == EncoderPrecision.Auto && device.type == DeviceType.CUDA)
+                ? ScalarType.Float16
+                : ScalarType.Float32;
+            model.to(device);
+            model.to(dtype);
+            return new S3dEncoder(model, o, device, dtype, weights.Sha256);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The lineage to record in feature shards written from this encoder's output.</summary>
+    public ShardLineage CreateLineage() => new()
+    {
+        WeightsSha256 = WeightsSha256,
+        Fps = _options.FramesPerSecond,
+        FrameSize = _options.FrameSize,
+        L2Normalized = _options.L2Normalize,
+        Extra = new Dictionary<string, string> { ["videodata.encoder_precision"] = PrecisionName },
+    };
+
+    /// <summary>
+    /// Encodes one video; throws the <see cref="VideoDataException"/> (class decode, encode, …) if it fails.
+    /// </summary>
+    public async Task<VideoFeatures> EncodeVideoAsync(string videoId, IAsyncEnumerable<FrameChunk> chunks, CancellationToken cancellationToken = default)
+    {
+        await foreach (var result in EncodeAsync(Single(new VideoFrames(videoId, chunks)), cancellationToken).ConfigureAwait(false))
+        {
+            return result.Features ?? throw result.Failure!;
+        }
+
+        throw new InvalidOperationException("The encoder produced no result for the video.");
+    }
+
+    /// <summary>
+    /// Encodes videos in order, batching <see cref="S3dEncoderOptions.SecondsPerBatch"/> seconds per
+    /// forward across video boundaries, and yields one result per video in input order as soon as all
+    /// its seconds are encoded. A video whose chunks fail with a <see cref="VideoDataException"/>, or
+    /// that breaks the chunk contract, is yielded as a failure and the others go on. Chunks are
+    /// disposed as soon as they are copied into the input buffer.
+    /// </summary>
+    public async IAsyncEnumerable<EncodedVideo> EncodeAsync(IAsyncEnumerable<VideoFrames> videos, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(videos);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var queue = new Queue<PendingVideo>();
+        var slots = new List<(PendingVideo Video, int Second)>(_options.SecondsPerBatch);
+        await foreach (var video in videos.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var pending = new PendingVideo(video.VideoId, _options.IncludeMixed5c);
+            queue.Enqueue(pending);
+            var enumerator = video.Chunks.GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                while (true)
+                {
+                    FrameChunk chunk;
+                    try
+                    {
+                        if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            break;
+                        }
+
+                        chunk = enumerator.Current;
+                    }
+                    catch (VideoDataException ex)
+                    {
+                        pending.Fail(ex);
+                        break;
+                    }
+
+                    using (chunk)
+                    {
+                        if (Check(chunk, pending) is { } problem)
+                        {
+                            pending.Fail(new VideoDataException(FailureClass.Encode, $"Video '{pending.VideoId}': {problem}"));
+                            break;
+                        }
+
+                        Stage(chunk, slots.Count);
+                    }
+
+                    slots.Add((pending, pending.SecondsSeen++));
+                    if (slots.Count == _options.SecondsPerBatch)
+                    {
+                        RunBatch(slots);
+                        slots.Clear();
+                        while (queue.Count > 0 && queue.Peek().IsComplete)
+                        {
+                            yield return queue.Dequeue().ToResult();
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+            }
+
+            pending.InputDone = true;
+            while (queue.Count > 0 && queue.Peek().IsComplete)
+            {
+                yield return queue.Dequeue().ToResult();
+            }
+        }
+
+        if (slots.Count > 0)
+        {
+            RunBatch(slots);
+            slots.Clear();
+        }
+
+        while (queue.Count > 0)
+        {
+            yield return queue.Dequeue().ToResult();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _staging.Dispose();
+        _model.Dispose();
+    }
+
+    private static async IAsyncEnumerable<VideoFrames> Single(VideoFrames video)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        yield return video;
+    }
+
+    private string? Check(FrameChunk chunk, PendingVideo video)
+    {
+        if (video.Failure is not null)
+        {
+            return null;
+        }
+
+        if (chunk.Size != _options.FrameSize)
+        {
+            return $"second {chunk.SecondIndex} has {chunk.Size}×{chunk.Size} frames; the encoder expects {_options.FrameSize}×{_options.FrameSize}.";
+        }
+
+        if (chunk.FrameCount > _options.FramesPerSecond)
+        {
+            return $"second {chunk.SecondIndex} has {chunk.FrameCount} frames; at most {_options.FramesPerSecond} fit one second.";
+        }
+
+        if (chunk.SecondIndex != video.SecondsSeen)
+        {
+            return $"chunk for second {chunk.SecondIndex} arrived where second {video.SecondsSeen} was expected.";
+        }
+
+        return null;
+    }
+
+    private void Stage(FrameChunk chunk, int slot)
+    {
+        var target = _stagingBuffer.AsSpan(slot * _secondBytes, _secondBytes);
+        var pixels = chunk.Pixels;
+        pixels.CopyTo(target);
+
+        // The reference pads a short last second with black frames up to a full second.
+        target[pixels.Length..].Clear();
+    }
+
+    private void RunBatch(List<(PendingVideo Video, int Second)> slots)
+    {
+        var n = slots.Count;
+        float[] embeddings;
+        float[]? mixed = null;
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+
+            // uint8 [n,T,H,W,3] → [n,3,T,H,W] on the device, then float in [0,1]: all in libtorch.
+            var input = _staging.narrow(0, 0, n)
+                .to(_device)
+                .permute(0, 4, 1, 2, 3)
+                .contiguous()
+                .to_type(_dtype)
+                .div_(255.0);
+            var (embedding, mixed5c) = _model.forward(input);
+            var output = embedding.to_type(ScalarType.Float32);
+            if (_options.L2Normalize)
+            {
+                output = F.normalize(output, p: 2, dim: 1);
+            }
+
+            embeddings = output.cpu().data<float>().ToArray();
+            if (_options.IncludeMixed5c)
+            {
+                mixed = mixed5c.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            foreach (var video in slots.Select(s => s.Video).Distinct())
+            {
+                video.Fail(new VideoDataException(FailureClass.Encode, $"Video '{video.VideoId}': the encoder failed on a batch of {n} seconds: {ex.Message}", ex));
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            var (video, second) = slots[i];
+            video.SetSecond(
+                second,
+                embeddings.AsSpan(i * VideoFeatures.Dim, VideoFeatures.Dim),
+                mixed is null ? default : mixed.AsSpan(i * VideoFeatures.Mixed5cDim, VideoFeatures.Mixed5cDim));
+        }
+    }
+
+    /// <summary>A video whose seconds are (partly) in flight.</summary>
+    private sealed class PendingVideo(string videoId, bool withMixed)
+    {
+        private readonly List<float[]?> _embeddings = [];
+        private readonly List<float[]?> _mixed = [];
+        private int _done;
+
+        public string VideoId { get; } = videoId;
+
+        public int SecondsSeen { get; set; }
+
+        public bool InputDone { get; set; }
+
+        public VideoDataException? Failure { get; private set; }
+
+        public bool IsComplete => Failure is not null || (InputDone && _done == SecondsSeen);
+
+        public void Fail(VideoDataException failure)
+        {
+            Failure ??= failure;
+            InputDone = true;
+        }
+
+        public void SetSecond(int second, ReadOnlySpan<float> embedding, ReadOnlySpan<float> mixed)
+        {
+            if (Failure is not null)
+            {
+                return;
+            }
+
+            while (_embeddings.Count <= second)
+            {
+                _embeddings.Add(null);
+                _mixed.Add(null);
+            }
+
+            _embeddings[second] = embedding.ToArray();
+            if (withMixed)
+            {
+                _mixed[second] = mixed.ToArray();
+            }
+
+            _done++;
+        }
+
+        public EncodedVideo ToResult()
+        {
+            if (Failure is not null)
+            {
+                return new EncodedVideo(VideoId, null, Failure);
+            }
+
+            var seconds = SecondsSeen;
+            var embeddings = new float[seconds * VideoFeatures.Dim];
+            var mixed = withMixed ? new float[seconds * VideoFeatures.Mixed5cDim] : null;
+            for (var s = 0; s < seconds; s++)
+            {
+                _embeddings[s].AsSpan().CopyTo(embeddings.AsSpan(s * VideoFeatures.Dim));
+                if (mixed is not null)
+                {
+                    _mixed[s].AsSpan().CopyTo(mixed.AsSpan(s * VideoFeatures.Mixed5cDim));
+                }
+            }
+
+            return new EncodedVideo(VideoId, new VideoFeatures(VideoId, seconds, embeddings, mixed), null);
+        }
+    }
+}
