@@ -4,6 +4,10 @@ using VideoData.Cli.Commands;
 var root = new RootCommand("videodata: turns narrated-video corpora into training data for video-text models.")
 {
     DoctorCommand.Create(),
+    LsCommand.Create(),
+    ShardsCommand.Create(),
+    ProbeCommand.Create(),
+    DecodeCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
