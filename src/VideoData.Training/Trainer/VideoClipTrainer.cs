@@ -209,16 +209,18 @@ public sealed class VideoClipTrainer : IDisposable
         Model.eval();
         try
         {
-            using var noGrad = no_grad();
             await foreach (var batch in BatchStreamer.StreamAsync(_heldOut, plan, streamer, 0, cancellationToken).ConfigureAwait(false))
             {
+                // Grad mode is per thread and an await may change threads: never hold no_grad across one.
                 using (batch)
+                using (no_grad())
                 {
                     videos.Add(Model.EncodeVideo(batch.Vfeats, batch.Vmasks));
                     texts.Add(Model.EncodeText(batch.Caps, batch.Cmasks));
                 }
             }
 
+            using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var v = cat(videos, 0);
             var t = cat(texts, 0);
