@@ -68,10 +68,13 @@ public static class EmbeddingsFile
                     }
 
                     writer.CustomMetadata = metadata;
+                    // Every value is present (full definition level); repetition level 0 starts a row's list.
                     var levels = new int[Math.Min(RowsPerGroup, embeddings.Count) * dimension];
+                    var defined = new int[levels.Length];
                     for (var i = 0; i < levels.Length; i++)
                     {
                         levels[i] = i % dimension == 0 ? 0 : 1;
+                        defined[i] = s_elementField.MaxDefinitionLevel;
                     }
 
                     for (var start = 0; start < embeddings.Count; start += RowsPerGroup)
@@ -85,11 +88,12 @@ public static class EmbeddingsFile
 
                         using var group = writer.CreateRowGroup();
                         await group.WriteAsync(s_idField, ids).ConfigureAwait(false);
-                        await group.WriteAsync<float>(
+                        await group.WriteAllPartsAsync<float>(
                             s_elementField,
                             embeddings.Vectors.Slice(start * dimension, rows * dimension),
+                            defined.AsMemory(0, rows * dimension),
                             levels.AsMemory(0, rows * dimension),
-                            cancellationToken: cancellationToken).ConfigureAwait(false);
+                            cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -135,10 +139,10 @@ public static class EmbeddingsFile
                 ?? throw new InvalidDataException($"Embeddings file '{path}' has no top-level column 'video_id'.");
             var vectorField = fields.FirstOrDefault(f => f.Path.ToList().FirstOrDefault() == "vector")
                 ?? throw new InvalidDataException($"Embeddings file '{path}' has no column 'vector'.");
-            if (!vectorField.IsArray || vectorField.ClrType != typeof(float))
+            if (vectorField.MaxRepetitionLevel != 1 || vectorField.ClrType != typeof(float))
             {
                 throw new InvalidDataException(
-                    $"Embeddings file '{path}': column 'vector' is {vectorField.ClrType.Name}{(vectorField.IsArray ? " list" : string.Empty)}, expected a list of float32.");
+                    $"Embeddings file '{path}': column 'vector' is {vectorField.ClrType.Name} at nesting depth {vectorField.MaxRepetitionLevel}, expected a list of float32.");
             }
 
             var ids = new List<string>();
@@ -153,11 +157,18 @@ public static class EmbeddingsFile
                 var valueCount = checked((int)(group.GetMetadata(vectorField)?.MetaData?.NumValues
                     ?? throw new InvalidDataException($"Embeddings file '{path}': row group {g} has no metadata for column 'vector'.")));
                 var values = new float[valueCount];
+                var defined = new int[valueCount];
                 var levels = new int[valueCount];
-                await group.ReadAsync<float>(vectorField, values, levels, cancellationToken).ConfigureAwait(false);
+                await group.ReadRawAsync<float>(vectorField, values, defined, levels, cancellationToken).ConfigureAwait(false);
                 var starts = new List<int>(rows + 1);
                 for (var i = 0; i < valueCount; i++)
                 {
+                    if (defined[i] != vectorField.MaxDefinitionLevel)
+                    {
+                        throw new InvalidDataException(
+                            $"Embeddings file '{path}': row {ids.Count + starts.Count - (levels[i] == 0 ? 0 : 1)} has a null or empty vector, or a null element in it.");
+                    }
+
                     if (levels[i] == 0)
                     {
                         starts.Add(i);
