@@ -8,6 +8,7 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     ShardsCommand.Create(),
     ProbeCommand.Create(),
     DecodeCommand.Create(),
+    TrainCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
