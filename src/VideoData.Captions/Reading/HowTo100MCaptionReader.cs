@@ -73,8 +73,8 @@ public static class HowTo100MCaptionReader
         }
     }
 
-    /// <summary>The video ids in file order (damaged entries included, as far as their id could be read), without parsing values.</summary>
-    internal static IEnumerable<string> ReadIds(Stream stream, string sourceName, CancellationToken cancellationToken = default)
+    /// <summary>The video ids in file order, one per entry (damaged ones included; null where the id itself was unreadable), without parsing values.</summary>
+    internal static IEnumerable<string?> ReadIds(Stream stream, string sourceName, CancellationToken cancellationToken = default)
     {
         var scanner = new JsonEntryScanner(stream, sourceName, DefaultMaxEntryBytes);
         while (true)
@@ -100,12 +100,12 @@ public static class HowTo100MCaptionReader
     {
         if (raw.Damage is not null)
         {
-            return new HowTo100MEntry(raw.VideoId, [], 0, $"{raw.Damage} (entry at byte {raw.Offset})");
+            return new HowTo100MEntry(raw.VideoId ?? $"(unreadable id at byte {raw.Offset})", [], 0, $"{raw.Damage} (entry at byte {raw.Offset})");
         }
 
         var cues = HowTo100MEntryParser.TryParse(scanner.Value(raw), out var unpaired, out var damage);
         return cues is null
-            ? new HowTo100MEntry(raw.VideoId, [], 0, $"{damage} (entry at byte {raw.Offset})")
-            : new HowTo100MEntry(raw.VideoId, cues, unpaired, null);
+            ? new HowTo100MEntry(raw.VideoId!, [], 0, $"{damage} (entry at byte {raw.Offset})")
+            : new HowTo100MEntry(raw.VideoId!, cues, unpaired, null);
     }
 }

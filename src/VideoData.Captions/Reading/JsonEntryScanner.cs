@@ -127,7 +127,7 @@ internal sealed class JsonEntryScanner
             }
 
             _state = State.Done;
-            entry = Damaged(pos, UnknownId(pos), "the file ends before the closing '}' of the caption object (truncated?)", pos);
+            entry = Damaged(pos, null, "the file ends before the closing '}' of the caption object (truncated?)", pos);
             return Step.Entry;
         }
 
@@ -141,13 +141,13 @@ internal sealed class JsonEntryScanner
         var entryStart = pos;
         if (span[pos] != '"')
         {
-            return Resync(span, entryStart, entryStart, UnknownId(entryStart), $"expected a video id string, found '{(char)span[pos]}'", out entry);
+            return Resync(span, entryStart, entryStart, null, $"expected a video id string, found '{(char)span[pos]}'", out entry);
         }
 
         var keyEnd = FindStringEnd(span, pos + 1);
         if (keyEnd < 0)
         {
-            return NeedMoreOrTruncated(entryStart, UnknownId(entryStart), out entry);
+            return NeedMoreOrTruncated(entryStart, null, out entry);
         }
 
         var id = DecodeKey(span[pos..(keyEnd + 1)]);
@@ -252,7 +252,7 @@ internal sealed class JsonEntryScanner
         return Step.Entry;
     }
 
-    private Step NeedMoreOrTruncated(int entryStart, string id, out RawEntry entry)
+    private Step NeedMoreOrTruncated(int entryStart, string? id, out RawEntry entry)
     {
         entry = default;
         if (!_eof)
@@ -265,7 +265,7 @@ internal sealed class JsonEntryScanner
         return Step.Entry;
     }
 
-    private Step Resync(ReadOnlySpan<byte> span, int entryStart, int from, string id, string reason, out RawEntry entry)
+    private Step Resync(ReadOnlySpan<byte> span, int entryStart, int from, string? id, string reason, out RawEntry entry)
     {
         for (var pos = from; pos < span.Length; pos++)
         {
@@ -305,13 +305,13 @@ internal sealed class JsonEntryScanner
         return Step.Entry;
     }
 
-    private RawEntry Damaged(int entryStart, string id, string reason, int resumeAt)
+    private RawEntry Damaged(int entryStart, string? id, string reason, int resumeAt)
     {
         _start = resumeAt;
         return new RawEntry(id, entryStart, 0, _bufferOffset + entryStart, reason);
     }
 
-    private string UnknownId(int position) => $"(unreadable id at byte {_bufferOffset + position})";
+
 
     private enum Match
     {
@@ -433,5 +433,6 @@ internal sealed class JsonEntryScanner
     }
 
     /// <summary>One entry found by the scanner: the key, where its value's bytes lie, and damage found while scanning.</summary>
-    internal readonly record struct RawEntry(string VideoId, int ValueStart, int ValueLength, long Offset, string? Damage);
+    /// <remarks><see cref="VideoId"/> is null when the damage left no readable id.</remarks>
+    internal readonly record struct RawEntry(string? VideoId, int ValueStart, int ValueLength, long Offset, string? Damage);
 }

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using VideoData.Captions.Cleaning;
+using VideoData.Captions.Reading;
+using VideoData.Captions.Tokenization;
+
+namespace VideoData.Captions.Import;
+
+/// <summary>
+/// Converts a whole HowTo100M <c>raw_caption.json</c> into Parquet caption tables, one per shard
+/// of the deterministic shard assignment (<c>shard-00000.parquet</c>, …), plus
+/// <c>damaged.jsonl</c> (entries not imported, with the reason) and <c>summary.json</c>.
+/// </summary>
+/// <remarks>
+/// Memory stays flat in the size of the captions: pass 1 streams the file and keeps only a compact
+/// index of the ids (about 30 bytes a video) to assign shards; pass 2 streams it again, cleans and
+/// tokenizes each video on <see cref="CaptionImportOptions.Parallelism"/> threads (bounded
+/// channels between reader, cleaners and writer) and appends it to its shard's spill file; pass 3
+/// turns one spill file at a time into a sorted Parquet table. Every output is written under a
+/// temporary name and then renamed.
+/// </remarks>
+public static class CaptionImporter
+{
+    private const int ProgressEvery = 1000;
+
+    /// <summary>Runs the import. Throws <see cref="FileNotFoundException"/> or <see cref="IOException"/> naming the path for a missing input or an output folder that already holds shards.</summary>
+    public static async Task<CaptionImportSummary> ImportAsync(CaptionImportOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var input = Path.GetFullPath(options.InputPath);
+        var output = Path.GetFullPath(options.OutputDirectory);
+        if (!File.Exists(input))
+        {
+            throw new FileNotFoundException($"Caption file '{input}' does not exist.", input);
+        }
+
+        Directory.CreateDirectory(output);
+        if (Directory.EnumerateFiles(output, "shard-*.parquet").Any())
+        {
+            throw new IOException($"'{output}' already holds caption shards; import into an empty folder.");
+        }
+
+        var tokenizer = options.Tokenizer ?? BertWordPieceTokenizer.Default;
+        var cleaner = new CaptionCleaner(options.Cleaner, tokenizer);
+
+        var (ranks, distinct) = await Task.Run(() => CollectIds(input, options.Progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var shardCount = (int)((distinct + (long)options.ShardSize - 1) / options.ShardSize);
+        var spillFolder = Path.Combine(output, $".import-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(spillFolder);
+        var spills = new SpillFile?[shardCount];
+        try
+        {
+            var cleaned = await CleanAllAsync(input, ranks, options, cleaner, spills, spillFolder, cancellationToken).ConfigureAwait(false);
+            var metadata = Metadata(options, input, shardCount);
+            var files = new List<string>(shardCount);
+            for (var shard = 0; shard < shardCount; shard++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var rows = spills[shard]?.ReadSorted() ?? [];
+                var path = Path.Combine(output, $"shard-{shard:D5}.parquet");
+                var shardMetadata = new Dictionary<string, string>(metadata) { ["videodata.captions.shard"] = shard.ToString(CultureInfo.InvariantCulture) };
+                await CaptionTable.WriteAsync(path, rows, shardMetadata, cancellationToken).ConfigureAwait(false);
+                spills[shard]?.Dispose();
+                spills[shard] = null;
+                files.Add(path);
+                options.Progress?.Report(new CaptionImportProgress(3, shard + 1));
+            }
+
+            var summary = cleaned with { Shards = shardCount, ShardSize = options.ShardSize, ShardFiles = files };
+            await WriteReportsAsync(output, summary, cancellationToken).ConfigureAwait(false);
+            return summary;
+        }
+        finally
+        {
+            foreach (var spill in spills)
+            {
+                spill?.Dispose();
+            }
+
+            Directory.Delete(spillFolder, recursive: true);
+        }
+    }
+
+    private static (int[] Ranks, int Distinct) CollectIds(string input, IProgress<CaptionImportProgress>? progress, CancellationToken cancellationToken)
+    {
+        var order = new ShardOrder();
+        using (var stream = OpenSequential(input))
+        {
+            foreach (var id in HowTo100MCaptionReader.ReadIds(stream, input, cancellationToken))
+            {
+                if (id is null)
+                {
+                    order.AddExcluded();
+                }
+                else
+                {
+                    order.Add(id);
+                }
+
+                if (order.Count % ProgressEvery == 0)
+                {
+                    progress?.Report(new CaptionImportProgress(1, order.Count));
+                }
+            }
+        }
+
+        return order.Rank();
+    }
+
+    private static async Task<CaptionImportSummary> CleanAllAsync(
+        string input, int[] ranks, CaptionImportOptions options, CaptionCleaner cleaner, SpillFile?[] spills, string spillFolder, CancellationToken cancellationToken)
+    {
+        using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = failure.Token;
+        var toClean = Channel.CreateBounded<(int Rank, HowTo100MEntry Entry)>(
+            new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true, SingleReader = options.Parallelism == 1 });
+        var toSpill = Channel.CreateBounded<(int Rank, CleanedCaptions Captions)>(
+            new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = options.Parallelism == 1, SingleReader = true });
+        var damaged = new List<DamagedCaptionEntry>();
+        long entries = 0, unpaired = 0, videos = 0;
+
+        var read = Task.Run(
+            async () =>
+            {
+                using var stream = OpenSequential(input);
+                foreach (var entry in HowTo100MCaptionReader.Read(stream, input, token))
+                {
+                    var index = entries++;
+                    if (index >= ranks.Length)
+                    {
+                        throw new InvalidDataException($"'{input}' changed during the import (more entries on the second pass).");
+                    }
+
+                    if (entry.IsDamaged)
+                    {
+                        damaged.Add(new DamagedCaptionEntry(entry.VideoId, entry.Damage!));
+                    }
+                    else if (ranks[index] < 0)
+                    {
+                        damaged.Add(new DamagedCaptionEntry(entry.VideoId, "duplicate video id: a later entry with the same id is imported instead (as json.load keeps the last)"));
+                    }
+                    else
+                    {
+                        unpaired += entry.UnpairedElements;
+                        await toClean.Writer.WriteAsync((ranks[index], entry), token).ConfigureAwait(false);
+                    }
+
+                    if (entries % ProgressEvery == 0)
+                    {
+                        options.Progress?.Report(new CaptionImportProgress(2, entries));
+                    }
+                }
+
+                if (entries != ranks.Length)
+                {
+                    throw new InvalidDataException($"'{input}' changed during the import (fewer entries on the second pass).");
+                }
+            },
+            token);
+
+        var counts = new CleanupCounts[options.Parallelism];
+        var cleaners = Enumerable.Range(0, options.Parallelism).Select(worker => Task.Run(
+            async () =>
+            {
+                var local = new CleanupCounts();
+                await foreach (var (rank, entry) in toClean.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                {
+                    var result = cleaner.Clean(entry.VideoId, entry.Cues);
+                    local += result.Counts;
+                    await toSpill.Writer.WriteAsync((rank, result), token).ConfigureAwait(false);
+                }
+
+                counts[worker] = local;
+            },
+            token)).ToArray();
+
+        var spill = Task.Run(
+            async () =>
+            {
+                await foreach (var (rank, captions) in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                {
+                    var shard = rank / options.ShardSize;
+                    spills[shard] ??= new SpillFile(Path.Combine(spillFolder, $"shard-{shard:D5}.bin"));
+                    spills[shard]!.Append(rank, captions.VideoId, captions.Segments);
+                    videos++;
+                }
+            },
+            token);
+
+        await Task.WhenAll(
+            Guard(read, error => toClean.Writer.TryComplete(error), failure),
+            Guard(Task.WhenAll(cleaners), error => toSpill.Writer.TryComplete(error), failure),
+            Guard(spill, null, failure)).ConfigureAwait(false);
+
+        return new CaptionImportSummary
+        {
+            Entries = entries,
+            Videos = videos,
+            Damaged = damaged,
+            UnpairedElements = unpaired,
+            Counts = counts.Aggregate(new CleanupCounts(), (sum, next) => sum + (next ?? new CleanupCounts())),
+        };
+    }
+
+    /// <summary>Completes the stage's output channel when it ends, and on failure cancels the other stages.</summary>
+    private static async Task Guard(Task stage, Func<Exception?, bool>? complete, CancellationTokenSource failure)
+    {
+        try
+        {
+            await stage.ConfigureAwait(false);
+            complete?.Invoke(null);
+        }
+        catch (Exception error)
+        {
+            complete?.Invoke(error);
+            if (error is not OperationCanceledException)
+            {
+                await failure.CancelAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    private static FileStream OpenSequential(string path) =>
+        new(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.Read, BufferSize = 0, Options = FileOptions.SequentialScan });
+
+    private static Dictionary<string, string> Metadata(CaptionImportOptions options, string input, int shardCount) => new()
+    {
+        ["videodata.captions.source"] = Path.GetFileName(input),
+        ["videodata.captions.shard_count"] = shardCount.ToString(CultureInfo.InvariantCulture),
+        ["videodata.captions.shard_size"] = options.ShardSize.ToString(CultureInfo.InvariantCulture),
+        ["videodata.captions.shard_rule"] = "sha256(utf8(video_id))[0:8] big-endian, then ordinal id",
+        ["videodata.captions.dedup"] = options.Cleaner.Dedup == DedupMode.Reference ? "reference" : "none",
+        ["videodata.captions.seed"] = options.Cleaner.Seed.ToString(CultureInfo.InvariantCulture),
+        ["videodata.captions.normalize"] = options.Cleaner.Normalize ? "true" : "false",
+        ["videodata.captions.remove_markers"] = options.Cleaner.RemoveNonSpeechMarkers ? "true" : "false",
+        ["videodata.captions.tokenizer"] = options.Tokenizer is null ? "bert-base-uncased (embedded)" : "bert wordpiece (custom vocabulary)",
+        ["videodata.captions.segment_max_characters"] = BertWordPieceTokenizer.SegmentMaxCharacters.ToString(CultureInfo.InvariantCulture),
+        ["videodata.captions.segment_max_tokens"] = BertWordPieceTokenizer.SegmentMaxTokens.ToString(CultureInfo.InvariantCulture),
+        ["videodata.code_version"] = typeof(CaptionImporter).Assembly.GetName().Version?.ToString() ?? "unknown",
+    };
+
+    private static async Task WriteReportsAsync(string output, CaptionImportSummary summary, CancellationToken cancellationToken)
+    {
+        await WriteAtomicallyAsync(Path.Combine(output, "damaged.jsonl"), stream =>
+        {
+            using var writer = new Utf8JsonWriter(stream);
+            foreach (var entry in summary.Damaged)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("video_id", entry.VideoId);
+                writer.WriteString("class", "captions");
+                writer.WriteString("reason", entry.Reason);
+                writer.WriteEndObject();
+                writer.Flush();
+                stream.WriteByte((byte)'\n');
+                writer.Reset();
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+        await WriteAtomicallyAsync(Path.Combine(output, "summary.json"), stream =>
+        {
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            WriteSummary(writer, summary);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the summary as JSON (the form the CLI prints and summary.json holds).</summary>
+    internal static void WriteSummary(Utf8JsonWriter writer, CaptionImportSummary summary)
+    {
+        var counts = summary.Counts;
+        writer.WriteStartObject();
+        writer.WriteNumber("entries", summary.Entries);
+        writer.WriteNumber("videos", summary.Videos);
+        writer.WriteNumber("damaged_entries", summary.Damaged.Count);
+        writer.WriteNumber("shards", summary.Shards);
+        writer.WriteNumber("shard_size", summary.ShardSize);
+        writer.WriteNumber("cues", counts.Cues);
+        writer.WriteNumber("segments", counts.Segments);
+        writer.WriteNumber("unpaired_elements", summary.UnpairedElements);
+        writer.WriteStartObject("dropped_cues");
+        foreach (var (reason, count) in counts.DroppedByReason)
+        {
+            writer.WriteNumber(reason, count);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteStartObject("repaired_cues");
+        writer.WriteNumber("negative-start", counts.RepairedNegativeStart);
+        writer.WriteNumber("end-before-start", counts.RepairedEndBeforeStart);
+        writer.WriteNumber("out-of-order", counts.RepairedOutOfOrder);
+        writer.WriteEndObject();
+        writer.WriteNumber("merged_by_dedup", counts.Kept - counts.Segments);
+        writer.WriteEndObject();
+    }
+
+    private static async Task WriteAtomicallyAsync(string path, Action<Stream> write, CancellationToken cancellationToken)
+    {
+        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                write(stream);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+}
