@@ -1,10 +1,12 @@
 namespace VideoData.Storage.S3;
 
 /// <summary>
-/// A seekable read-only stream over one S3 object. The object is read in aligned chunks of
-/// <see cref="S3StoreOptions.ReadChunkSize"/>, each one ranged GET. After two consecutive chunks the stream
-/// fetches up to <see cref="S3StoreOptions.ReadAheadChunks"/> further chunks in parallel; a seek elsewhere
-/// cancels what is no longer needed, so a random seek costs one request. Not thread-safe (one reader).
+/// A seekable read-only stream over one S3 object, read with ranged GETs. The first read after a seek (or at
+/// the start) fetches <see cref="S3StoreOptions.SeekReadSize"/> bytes, so a seek costs one small request.
+/// Reading on past a fetched range fetches <see cref="S3StoreOptions.ReadChunkSize"/> bytes at a time and,
+/// once the reader is sequential, keeps <see cref="S3StoreOptions.ReadAheadChunks"/> further chunks in flight
+/// in parallel; a seek elsewhere cancels what is no longer needed. Every range is fetched against the ETag
+/// seen at open, so a replaced object fails instead of mixing versions. Not thread-safe (one reader).
 /// </summary>
 internal sealed class S3ReadStream : Stream
 {
@@ -13,12 +15,13 @@ internal sealed class S3ReadStream : Stream
     private readonly string? _etag;
     private readonly long _length;
     private readonly int _chunkSize;
+    private readonly int _seekSize;
     private readonly int _readAhead;
-    private readonly Dictionary<long, Chunk> _chunks = [];
+    private readonly List<Chunk> _chunks = [];
     private readonly CancellationTokenSource _disposed = new();
     private long _position;
-    private long _lastChunk = -2;
-    private int _sequentialRun;
+    private Chunk? _last;
+    private bool _sequential;
 
     public S3ReadStream(S3BlobStore store, string key, long length, string? etag)
     {
@@ -27,6 +30,7 @@ internal sealed class S3ReadStream : Stream
         _length = length;
         _etag = etag;
         _chunkSize = store.Options.ReadChunkSize;
+        _seekSize = store.Options.SeekReadSize;
         _readAhead = store.Options.ReadAheadChunks;
     }
 
@@ -90,29 +94,32 @@ internal sealed class S3ReadStream : Stream
             return 0;
         }
 
-        var index = _position / _chunkSize;
-        if (index == _lastChunk + 1)
+        var chunk = Find(_position);
+        if (chunk is null)
         {
-            _sequentialRun++;
-        }
-        else if (index != _lastChunk)
-        {
-            _sequentialRun = 0;
+            // Reading on from the end of the last range is sequential: a full chunk. Anything else is a seek: a small range.
+            var continues = _last is not null && _position == _last.End;
+            chunk = Start(_position, continues ? _chunkSize : _seekSize);
         }
 
-        _lastChunk = index;
-        var chunk = Ensure(index);
-        if (_sequentialRun >= 1)
+        if (chunk != _last)
         {
-            for (var ahead = index + 1; ahead <= index + _readAhead && ahead * _chunkSize < _length; ahead++)
+            _sequential = _last is not null && chunk.Start == _last.End;
+            _last = chunk;
+        }
+
+        if (_sequential)
+        {
+            var next = chunk.End;
+            for (var i = 0; i < _readAhead && next < _length; i++)
             {
-                Ensure(ahead);
+                next = (Find(next) ?? Start(next, _chunkSize)).End;
             }
         }
 
-        Evict(index);
+        Evict(chunk);
         var data = await chunk.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var offsetInChunk = (int)(_position - (index * _chunkSize));
+        var offsetInChunk = (int)(_position - chunk.Start);
         var count = Math.Min(buffer.Length, data.Length - offsetInChunk);
         data.AsMemory(offsetInChunk, count).CopyTo(buffer);
         _position += count;
@@ -132,7 +139,7 @@ internal sealed class S3ReadStream : Stream
         if (disposing && !_disposed.IsCancellationRequested)
         {
             _disposed.Cancel();
-            foreach (var chunk in _chunks.Values)
+            foreach (var chunk in _chunks)
             {
                 chunk.Cancel();
             }
@@ -144,35 +151,40 @@ internal sealed class S3ReadStream : Stream
         base.Dispose(disposing);
     }
 
-    private Chunk Ensure(long index)
+    private Chunk? Find(long position)
     {
-        if (!_chunks.TryGetValue(index, out var chunk))
+        foreach (var chunk in _chunks)
         {
-            var start = index * _chunkSize;
-            var size = (int)Math.Min(_chunkSize, _length - start);
-            chunk = new Chunk(this, start, size, _disposed.Token);
-            _chunks[index] = chunk;
-        }
-
-        return chunk;
-    }
-
-    private void Evict(long current)
-    {
-        // Keep the previous chunk (small backward seeks, e.g. re-reading a box header) and the read-ahead window.
-        List<long>? stale = null;
-        foreach (var index in _chunks.Keys)
-        {
-            if (index < current - 1 || index > current + _readAhead)
+            if (position >= chunk.Start && position < chunk.End)
             {
-                (stale ??= []).Add(index);
+                return chunk;
             }
         }
 
-        foreach (var index in stale ?? [])
+        return null;
+    }
+
+    private Chunk Start(long start, int size)
+    {
+        var chunk = new Chunk(this, start, (int)Math.Min(size, _length - start), _disposed.Token);
+        _chunks.Add(chunk);
+        return chunk;
+    }
+
+    private void Evict(Chunk current)
+    {
+        // Keep the range just before (small backward seeks, e.g. re-reading a box header), the current one and
+        // the read-ahead window; cancel and drop the rest.
+        var keepFrom = current.Start - _chunkSize;
+        var keepTo = current.End + ((long)_readAhead * _chunkSize);
+        for (var i = _chunks.Count - 1; i >= 0; i--)
         {
-            _chunks[index].Cancel();
-            _chunks.Remove(index);
+            var chunk = _chunks[i];
+            if (chunk != current && (chunk.End <= keepFrom || chunk.Start >= keepTo || (!_sequential && chunk.Start > current.Start)))
+            {
+                chunk.Cancel();
+                _chunks.RemoveAt(i);
+            }
         }
     }
 
@@ -182,12 +194,18 @@ internal sealed class S3ReadStream : Stream
 
         public Chunk(S3ReadStream owner, long start, int size, CancellationToken disposed)
         {
+            Start = start;
+            End = start + size;
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(disposed);
             Task = FetchAsync(owner, start, size, _cancel.Token);
 
             // A chunk that is evicted or disposed before anyone awaits it must not raise unobserved exceptions.
             _ = Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+
+        public long Start { get; }
+
+        public long End { get; }
 
         public Task<byte[]> Task { get; }
 

@@ -53,6 +53,13 @@ public sealed class S3StoreOptions
     /// <summary>Bytes fetched by one ranged GET of a read stream. Default 4 MiB, range 64 KiB–256 MiB.</summary>
     public int ReadChunkSize { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Bytes fetched by the first GET after a seek (or at the start): small, so that a seek to read a few boxes
+    /// of an MP4 does not pull a whole chunk. Reading on from there switches to <see cref="ReadChunkSize"/>
+    /// chunks. Default 256 KiB, range 4 KiB to <see cref="ReadChunkSize"/>.
+    /// </summary>
+    public int SeekReadSize { get; set; } = 256 * 1024;
+
     /// <summary>How many chunks a read stream fetches ahead of the reader once it reads sequentially. Default 4, range 0–64.</summary>
     public int ReadAheadChunks { get; set; } = 4;
 
@@ -132,6 +139,7 @@ public sealed class S3StoreOptions
         Check(PartSize is >= MinPartSize and <= 5L * 1024 * 1024 * 1024, nameof(PartSize), PartSize, "5 MiB to 5 GiB");
         Check(MultipartThreshold >= MinPartSize, nameof(MultipartThreshold), MultipartThreshold, "at least 5 MiB");
         Check(ReadChunkSize is >= 64 * 1024 and <= 256 * 1024 * 1024, nameof(ReadChunkSize), ReadChunkSize, "64 KiB to 256 MiB");
+        Check(SeekReadSize >= 4 * 1024 && SeekReadSize <= ReadChunkSize, nameof(SeekReadSize), SeekReadSize, "4 KiB to ReadChunkSize");
         Check(ReadAheadChunks is >= 0 and <= 64, nameof(ReadAheadChunks), ReadAheadChunks, "0 to 64");
         Check(ListPageSize is >= 1 and <= 1000, nameof(ListPageSize), ListPageSize, "1 to 1000");
         Check(MaxRetryAttempts is >= 0 and <= 100, nameof(MaxRetryAttempts), MaxRetryAttempts, "0 to 100");

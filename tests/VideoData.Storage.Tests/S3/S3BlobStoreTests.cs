@@ -80,6 +80,35 @@ public sealed class S3BlobStoreTests(S3ServerFixture server) : BlobStoreContract
     }
 
     [Fact]
+    public async Task OpenReadAsync_SeekThenSequential_FetchesSmallRangeThenFullChunks()
+    {
+        var bucket = await server.CreateBucketAsync("seeksize");
+        var options = OptionsFor(server.Endpoint);
+        options.ReadChunkSize = MiB;
+        options.SeekReadSize = 64 * 1024;
+        options.ReadAheadChunks = 2;
+        using var resolver = new BlobStoreResolver(new BlobStoreOptions { S3 = options });
+        var store = resolver.Resolve($"s3://{bucket}/").Store;
+        var data = RandomBytes(8 * MiB, 12);
+        await store.WriteAsync("v.mp4", new MemoryStream(data));
+
+        await using var stream = await store.OpenReadAsync("v.mp4");
+        var start = store.Counters;
+        stream.Position = 5 * MiB;
+        var small = new byte[4096];
+        await stream.ReadExactlyAsync(small);
+        Assert.Equal(64 * 1024, store.Counters.BytesRead - start.BytesRead);
+        Assert.Equal(1, store.Counters.Requests - start.Requests);
+
+        // Reading on: full chunks from the end of the small range, with read-ahead, to the end of the object.
+        var rest = new MemoryStream();
+        await stream.CopyToAsync(rest);
+        Assert.True(data.AsSpan((5 * MiB) + 4096).SequenceEqual(rest.ToArray()));
+        Assert.Equal(3 * MiB, store.Counters.BytesRead - start.BytesRead);
+        Assert.Equal(1 + 3, store.Counters.Requests - start.Requests);
+    }
+
+    [Fact]
     public void Create_InvalidOption_NamesTheOption()
     {
         var options = OptionsFor(server.Endpoint);
