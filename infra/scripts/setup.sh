@@ -15,6 +15,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 packages=(ffmpeg libavformat59 libavcodec59 libavutil57 libswscale6)
 if ((with_tests)); then
   packages+=(libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config gcc libc6-dev)
+  command -v npm >/dev/null || packages+=(nodejs npm)  # s3rver and DuckDB run on Node.js (Debian 12: Node 18)
 fi
 missing=()
 for p in "${packages[@]}"; do
