@@ -8,6 +8,8 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     ShardsCommand.Create(),
     ProbeCommand.Create(),
     DecodeCommand.Create(),
+    FeaturesCommand.Create(),
+    InspectCommand.Create(),
     TrainCommand.Create(),
 };
 

@@ -55,7 +55,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
     /// <summary>The Parquet schema, one line per column: path, physical type, repetition.</summary>
     public string SchemaDescription => string.Join(
         Environment.NewLine,
-        _reader.Schema.GetDataFields().Select(f => $"{f.Path} : {f.ClrType.Name}{(f.MaxRepetitionLevel > 0 ? $" (list depth {f.MaxRepetitionLevel})" : "")}"));
+        _reader.Schema.GetDataFields().Select(f => $"{f.Path} : {TypeName(f.ClrType)}{(f.MaxRepetitionLevel > 0 ? $" (list depth {f.MaxRepetitionLevel})" : "")}"));
 
     /// <summary>Opens the shard file at <paramref name="path"/>.</summary>
     public static async Task<FeatureShardReader> OpenAsync(string path, CancellationToken cancellationToken = default)
@@ -177,6 +177,14 @@ public sealed class FeatureShardReader : IAsyncDisposable
             await _stream.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    private static string TypeName(Type type) =>
+        type == typeof(ReadOnlyMemory<char>) || type == typeof(string) ? "string"
+        : type == typeof(float) ? "float"
+        : type == typeof(double) ? "double"
+        : type == typeof(int) ? "int32"
+        : type == typeof(long) ? "int64"
+        : type.Name;
 
     private static async Task<(Dictionary<string, int> Index, List<string> Ids)> LoadIndexAsync(ParquetReader reader, DataField idField, string name, CancellationToken cancellationToken)
     {
