@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using VideoData.Cli.Progress;
+using VideoData.Pipeline.Definition;
+using VideoData.Pipeline.Run;
+using VideoData.Storage.Sharding;
+
+namespace VideoData.Cli.Commands;
+
+/// <summary><c>videodata preprocess</c>: this worker's share of turning a corpus into feature shards.</summary>
+internal static class PreprocessCommand
+{
+    public static Command Create()
+    {
+        var options = new PreprocessOptions();
+        var command = new Command(
+            "preprocess",
+            "Turns a corpus into Parquet feature shards: manifest -> deterministic shards -> fetch -> decode (30 fps, 224 crop) -> "
+            + "S3D-G features -> captions -> shards, with a ledger per shard. Safe to rerun or kill at any moment: completed "
+            + "shards are skipped, done videos are not redone, failed videos are retried up to --max-retries. Run one per worker "
+            + "(--shard-index/--shard-count, or Slurm/Kubernetes environment variables).");
+        options.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            PipelineDefinition definition;
+            WorkerSlot worker;
+            try
+            {
+                definition = options.Load(parseResult);
+                if (parseResult.GetValue(options.PrintConfig))
+                {
+                    Console.WriteLine(PipelineDefinitionLoader.ToJson(definition));
+                    return 0;
+                }
+
+                worker = WorkerSlot.Resolve(parseResult.GetValue(options.ShardIndex), parseResult.GetValue(options.ShardCount), definition.ShardCount);
+            }
+            catch (Exception ex) when (ex is PipelineDefinitionException or ArgumentException or FormatException)
+            {
+                Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
+                return 2;
+            }
+
+            return await RunAsync(definition, worker, parseResult.GetValue(options.RetryFailed), parseResult.GetValue(options.Progress), cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the job with progress and prints the summary; shared with <c>videodata demo</c>.</summary>
+    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null)
+    {
+        var progress = new PipelineProgress();
+        var display = new PipelineProgressDisplay(progress, mode, TimeSpan.FromSeconds(10));
+        PreprocessSummary summary;
+        try
+        {
+            summary = await display.RunAsync(() => Preprocessor.RunAsync(definition, worker, retryFailed, progress, display.Log, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("videodata preprocess: stopped; nothing partial was published. Run the same command again to resume.");
+            return 130;
+        }
+        catch (Exception ex) when (ex is PipelineDefinitionException or NotSupportedException or FormatException or InvalidDataException or IOException or ArgumentException)
+        {
+            Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
+            return 1;
+        }
+
+        Print(summary, progress, display.Mode);
+        after?.Invoke(summary);
+        return 0;
+    }
+
+    private static void Print(PreprocessSummary summary, PipelineProgress progress, ProgressMode mode)
+    {
+        if (mode == ProgressMode.Json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                @event = "summary",
+                output = summary.Output,
+                worker = summary.Worker.ToString(),
+                manifest_videos = summary.ManifestVideos,
+                shards = summary.Shards,
+                done = summary.Done,
+                failed = summary.Failed,
+                failures_by_class = summary.FailuresByClass,
+                seconds_encoded = progress.SecondsEncoded,
+                video_seconds_per_second = Math.Round(progress.VideoSecondsPerSecond, 3),
+                storage_requests = summary.Storage.Requests,
+                storage_retries = summary.Storage.Retries,
+                random_weights = summary.RandomWeights,
+            }));
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]summary[/]").HideHeaders();
+        table.AddColumn("what");
+        table.AddColumn("value");
+        table.AddRow("output", Markup.Escape(summary.Output));
+        table.AddRow("worker", $"{summary.Worker} ({summary.Shards} shards of a {summary.ManifestVideos}-video manifest)");
+        table.AddRow("videos", $"[green]{summary.Done} with features[/], [red]{summary.Failed} failed[/]");
+        foreach (var (failureClass, count) in summary.FailuresByClass)
+        {
+            table.AddRow($"  failed: {failureClass}", count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        table.AddRow("this run", $"{progress.SecondsEncoded} s of video encoded at {progress.VideoSecondsPerSecond.ToString("0.00", CultureInfo.InvariantCulture)} video-s/s in {progress.Elapsed:hh\\:mm\\:ss}");
+        table.AddRow("storage", $"{summary.Storage.Requests} requests, {summary.Storage.Retries} retries, {summary.Storage.Throttles} throttles");
+        if (summary.RandomWeights)
+        {
+            table.AddRow("[yellow]weights[/]", "[yellow]random (features are not meaningful; pass --weights s3d_howto100m.pth)[/]");
+        }
+
+        AnsiConsole.Write(table);
+        Console.WriteLine($"shards: {summary.Output}shards/   ledgers: {summary.Output}ledger/   stats: {summary.Output}stats/");
+    }
+
+    /// <summary>The pipeline options shared by <c>preprocess</c> and <c>demo</c>.</summary>
+    internal sealed class PreprocessOptions
+    {
+        public Option<string?> Pipeline { get; } = new("--pipeline") { Description = "Pipeline definition file (pipelines/howto100m.json, pipelines/demo.json). Without it, built-in defaults (the reference settings) apply." };
+
+        public Option<string?> Manifest { get; } = new("--manifest") { Description = "Corpus manifest (CSV, JSON Lines or Parquet; path or s3:// URI) with a video_id column and uri/caption_uri or --uri-template." };
+
+        public Option<string?> UriTemplate { get; } = new("--uri-template") { Description = "Video URI template, e.g. s3://bucket/videos/{video_id}.mp4 (when the manifest has no uri column)." };
+
+        public Option<string?> Output { get; } = new("--output") { Description = "Where shards, ledgers and stats go: a folder or an s3://bucket/prefix." };
+
+        public Option<string?> Weights { get; } = new("--weights") { Description = "S3D-G weights: s3d_howto100m.pth (PyTorch zip) or .safetensors. Without weights, random weights are used and the features are not meaningful." };
+
+        public Option<string?> Device { get; } = new("--device") { Description = "Encoder device: cpu or cuda." };
+
+        public Option<string?> Decoder { get; } = new("--decoder") { Description = "Decoder: auto (NVDEC when usable, else CPU), cpu or cuda." };
+
+        public Option<int?> ShardSize { get; } = new("--shard-size") { Description = "Videos per shard (default 4096)." };
+
+        public Option<int?> ShardIndex { get; } = new("--shard-index") { Description = "This worker's index (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, else 0)." };
+
+        public Option<int?> ShardCount { get; } = new("--shard-count") { Description = "Number of workers (default: SLURM_ARRAY_TASK_COUNT, else shard_count from the pipeline, else 1)." };
+
+        public Option<int?> MaxRetries { get; } = new("--max-retries") { Description = "Retry a failed video in later runs until it has been tried this many extra times (default 2)." };
+
+        public Option<bool> RetryFailed { get; } = new("--retry-failed") { Description = "Retry every failed video, whatever its attempt count." };
+
+        public Option<string[]> Set { get; } = new("--set") { Description = "Override any pipeline field: --set decode.fps=25 --set stages.decode_parallelism=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
+
+        public Option<bool> PrintConfig { get; } = new("--print-config") { Description = "Print the effective configuration (file + flags) as JSON and exit." };
+
+        public Option<ProgressMode> Progress { get; } = new("--progress") { Description = "auto (live table on a terminal, JSON lines otherwise), live, json or none.", DefaultValueFactory = _ => ProgressMode.Auto };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Pipeline, Manifest, UriTemplate, Output, Weights, Device, Decoder, ShardSize, ShardIndex, ShardCount, MaxRetries, RetryFailed, Set, PrintConfig, Progress })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        /// <summary>The definition from the file (or defaults) with the flags applied as overrides, validated.</summary>
+        public PipelineDefinition Load(ParseResult parseResult, IEnumerable<string>? defaults = null)
+        {
+            var overrides = new List<string>(defaults ?? []);
+            void Add(string field, string? value)
+            {
+                if (value is not null)
+                {
+                    overrides.Add($"{field}={JsonSerializer.Serialize(value)}");
+                }
+            }
+
+            Add("manifest", parseResult.GetValue(Manifest));
+            Add("uri_template", parseResult.GetValue(UriTemplate));
+            Add("output", parseResult.GetValue(Output));
+            Add("encoder.weights", parseResult.GetValue(Weights));
+            Add("encoder.device", parseResult.GetValue(Device));
+            Add("decode.decoder", parseResult.GetValue(Decoder));
+            if (parseResult.GetValue(ShardSize) is { } size)
+            {
+                overrides.Add($"shard_size={size}");
+            }
+
+            if (parseResult.GetValue(MaxRetries) is { } retries)
+            {
+                overrides.Add($"max_retries={retries}");
+            }
+
+            if (parseResult.GetValue(ShardCount) is { } count)
+            {
+                overrides.Add($"shard_count={count}");
+            }
+
+            overrides.AddRange(parseResult.GetValue(Set) ?? []);
+            return PipelineDefinitionLoader.Load(parseResult.GetValue(Pipeline), overrides);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using VideoData.Pipeline.Definition;
+using VideoData.Pipeline.Ledger;
+using VideoData.Storage.Blobs;
+using VideoData.Storage.Manifests;
+using VideoData.Storage.S3;
+using VideoData.Storage.Sharding;
+
+namespace VideoData.Pipeline.Run;
+
+/// <summary>What a worker's run did.</summary>
+/// <param name="Output">Where shards, ledgers and stats are.</param>
+/// <param name="Worker">This worker's slot (index/count).</param>
+/// <param name="ManifestVideos">Videos in the manifest.</param>
+/// <param name="Shards">Shards this worker owns.</param>
+/// <param name="ShardStats">Stats of the shards this run published (skipped complete shards have none).</param>
+/// <param name="Ledgers">Ledgers of every shard this worker owns, after the run.</param>
+/// <param name="RandomWeights">True when the encoder ran with random weights (features not meaningful).</param>
+/// <param name="Storage">Storage request, byte, retry and throttle counters for the run.</param>
+public sealed record PreprocessSummary(
+    string Output,
+    WorkerSlot Worker,
+    int ManifestVideos,
+    int Shards,
+    IReadOnlyList<ShardStats> ShardStats,
+    IReadOnlyList<ShardLedger> Ledgers,
+    bool RandomWeights,
+    StorageCountersSnapshot Storage)
+{
+    /// <summary>Videos with features across this worker's shards.</summary>
+    public int Done => Ledgers.Sum(l => l.Done.Count());
+
+    /// <summary>Videos failed across this worker's shards.</summary>
+    public int Failed => Ledgers.Sum(l => l.Failed.Count());
+
+    /// <summary>Failures per class across this worker's shards.</summary>
+    public IReadOnlyDictionary<string, int> FailuresByClass => Ledgers.SelectMany(l => l.Failed)
+        .GroupBy(e => e.FailureClass ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
+}
+
+/// <summary>
+/// The preprocessing job of one worker: read the manifest, plan shards deterministically, take this worker's
+/// shards, and bring each to completion with <see cref="ShardProcessor"/>. Safe to rerun and to kill at any
+/// instant: completed shards are skipped, committed videos are not redone, failures are retried up to
+/// <see cref="PipelineDefinition.MaxRetries"/>.
+/// </summary>
+public static class Preprocessor
+{
+    /// <summary>Runs this worker's share of the job.</summary>
+    /// <param name="definition">The validated pipeline definition.</param>
+    /// <param name="worker">This worker's slot; see <see cref="WorkerSlot.Resolve"/>.</param>
+    /// <param name="retryFailed">Retry failed videos regardless of their attempt count.</param>
+    /// <param name="progress">Counters the caller displays.</param>
+    /// <param name="log">Receives one line per notable event (failures, shard publication).</param>
+    /// <param name="cancellationToken">Stops the run; nothing partial is published and the next run resumes.</param>
+    public static async Task<PreprocessSummary> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, PipelineProgress progress, Action<string> log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(progress);
+        ArgumentNullException.ThrowIfNull(log);
+        PipelineDefinitionLoader.Validate(definition);
+        var manifestUri = definition.Manifest ?? throw new PipelineDefinitionException("Pipeline field 'manifest' is not set: give --manifest or set it in the pipeline file.");
+
+        using var resolver = new BlobStoreResolver(new BlobStoreOptions { LocalRoot = LocalRoot(definition), S3 = S3Options(definition) });
+        var entries = await ManifestReader.ReadAsync(manifestUri, resolver, new ManifestOptions
+        {
+            UriTemplate = definition.UriTemplate,
+            CaptionUriTemplate = definition.Captions.UriTemplate,
+            LocalRoot = LocalRoot(definition),
+            MaxDurationSeconds = definition.Decode.MaxDurationSeconds,
+        }, cancellationToken).ConfigureAwait(false);
+        if (definition.Captions.RawCaptionJson is not null)
+        {
+            throw new NotSupportedException(
+                "Pipeline field 'captions.raw_caption_json' is not supported by preprocess yet: convert the file with `videodata captions import` " +
+                "and give per-video caption files (captions.uri_template or a caption_uri column) instead.");
+        }
+
+        var plan = ShardPlanner.Plan(entries.Select(e => e.VideoId), definition.ShardSize);
+        var mine = plan.ForWorker(worker).ToList();
+        var byId = entries.ToDictionary(e => e.VideoId, StringComparer.Ordinal);
+        progress.AddTotals(mine.Sum(s => s.VideoIds.Count), mine.Count);
+        log($"worker {worker}: {mine.Count} of {plan.Shards.Count} shards, {mine.Sum(s => s.VideoIds.Count)} of {entries.Count} videos; output {definition.Output}");
+
+        var output = resolver.Resolve(definition.Output);
+        var store = new PrefixedBlobStore(output.Store, output.Key);
+        using var encoder = S3dVideoEncoder.Create(definition);
+        if (encoder.RandomWeights)
+        {
+            log("encoder: no weights given, using randomly initialised S3D-G weights: the features are NOT meaningful. " +
+                "Set encoder.weights (or --weights) to s3d_howto100m.pth, the MIL-NCE HowTo100M checkpoint, for real features.");
+        }
+
+        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition), encoder, definition, progress, log);
+        var stats = new List<ShardStats>();
+        var ledgers = new List<ShardLedger>();
+        foreach (var shard in mine)
+        {
+            var items = shard.VideoIds.Select(id => byId[id]).Select(e => new VideoWorkItem(e.VideoId, e.Uri, e.CaptionUri, 0)).ToList();
+            if (await processor.RunAsync(shard.Id, items, retryFailed, cancellationToken).ConfigureAwait(false) is { } shardStats)
+            {
+                stats.Add(shardStats);
+            }
+
+            ledgers.Add(await ShardLedger.ReadAsync(store, shard.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"{ShardLedger.ShardName(shard.Id)} has no ledger after processing."));
+        }
+
+        return new PreprocessSummary(store.RootUri, worker, entries.Count, mine.Count, stats, ledgers, encoder.RandomWeights, resolver.Counters);
+    }
+
+    private static string? LocalRoot(PipelineDefinition definition) =>
+        definition.SourceRoot ?? (definition.Manifest is { } manifest && !manifest.Contains("://", StringComparison.Ordinal)
+            ? Path.GetDirectoryName(Path.GetFullPath(manifest))
+            : null);
+
+    private static S3StoreOptions S3Options(PipelineDefinition definition)
+    {
+        var s3 = definition.S3;
+        var options = new S3StoreOptions
+        {
+            ServiceUrl = s3.EndpointUrl is null ? null : new Uri(s3.EndpointUrl),
+            ForcePathStyle = s3.ForcePathStyle,
+            UseChunkEncoding = s3.UseChunkEncoding,
+            ChecksumMode = S3StoreOptions.ParseChecksumMode(s3.ChecksumMode),
+            MaxConcurrency = s3.MaxConcurrency,
+            PartSize = s3.PartSizeMiB * 1024L * 1024,
+        };
+        if (s3.Region is not null)
+        {
+            options.Region = s3.Region;
+        }
+
+        // The environment (AWS_REGION, VIDEODATA_S3_ENDPOINT, ...) overrides the file, as scheduler templates expect.
+        return options.ApplyEnvironment();
+    }
+}
