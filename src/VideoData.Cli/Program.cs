@@ -3,6 +3,8 @@ using VideoData.Cli.Commands;
 
 var root = new RootCommand("videodata: turns narrated-video corpora into training data for video-text models.")
 {
+    DemoCommand.Create(),
+    PreprocessCommand.Create(),
     DoctorCommand.Create(),
     LsCommand.Create(),
     ShardsCommand.Create(),
