@@ -6,3 +6,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 ./infra/scripts/setup.sh
 ./infra/scripts/videodata doctor
+# The main job end to end: a generated corpus preprocessed to out/demo/features on the CPU.
+./infra/scripts/videodata demo --out out/demo "$@"
