@@ -19,7 +19,16 @@ public static class TestVideos
     public static string Get(TestVideo video)
     {
         ArgumentNullException.ThrowIfNull(video);
-        return Generate(video.FileName, [.. video.Arguments]);
+        return s_generated.GetOrAdd(video.FileName, name => new Lazy<string>(() =>
+        {
+            var path = GenerateNow(name, [.. video.Arguments]);
+            if (video.Patch is { } patch)
+            {
+                File.WriteAllBytes(path, patch(File.ReadAllBytes(path)));
+            }
+
+            return path;
+        })).Value;
     }
 
     /// <summary>
