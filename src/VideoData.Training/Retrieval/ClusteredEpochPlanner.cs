@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Text.Json;
+using VideoData.Training.Data;
+using VideoData.Training.Model;
+using VideoData.Training.Plans;
+using VideoData.Training.Streaming;
+
+namespace VideoData.Training.Retrieval;
+
+/// <summary>Settings of <see cref="ClusteredEpochPlanner"/>: the <c>retrieval</c> section of a training config.</summary>
+public sealed record ClusteredEpochPlannerOptions
+{
+    /// <summary>
+    /// Regenerate the clustered plan every this many epochs (the reference's <c>retri_epoch</c>). Default 1. In
+    /// between, the last clustered grouping is reused (clips still differ per epoch).
+    /// </summary>
+    public int RetriEpoch { get; init; } = 1;
+
+    /// <summary>
+    /// How epoch 0 (no trained model yet) is planned: <c>features</c> (default; clustered on the mean of the
+    /// frozen features), <c>model</c> (clustered on the freshly initialized model) or <c>shuffled</c>.
+    /// </summary>
+    public string FirstEpoch { get; init; } = "features";
+
+    /// <summary>The neighbour search (K, metric, device, memory budget).</summary>
+    public NearestNeighbourOptions Neighbours { get; init; } = new();
+
+    /// <summary>
+    /// Folder to keep each epoch's embeddings in (<c>embeddings-epoch-NNNN.parquet</c>), or null to not keep
+    /// them. Kept embeddings also let a restarted run reuse a grouping between regenerations.
+    /// </summary>
+    public string? EmbeddingsDirectory { get; init; }
+
+    /// <summary>
+    /// Reads the planner's keys of a config's <c>retrieval</c> section: <c>retri_epoch</c>, <c>first_epoch</c>,
+    /// <c>k</c>, <c>metric</c> (<c>l2</c>|<c>cosine</c>), <c>device</c>, <c>memory_budget</c> (e.g. "4GiB"),
+    /// <c>threads</c>. Unknown keys are errors naming the key.
+    /// </summary>
+    public static ClusteredEpochPlannerOptions FromSettings(IReadOnlyDictionary<string, JsonElement>? settings, string? embeddingsDirectory = null)
+    {
+        var options = new ClusteredEpochPlannerOptions { EmbeddingsDirectory = embeddingsDirectory };
+        var neighbours = new NearestNeighbourOptions();
+        foreach (var (key, value) in settings ?? new Dictionary<string, JsonElement>())
+        {
+            try
+            {
+                switch (key)
+                {
+                    case "retri_epoch":
+                        options = options with { RetriEpoch = value.GetInt32() };
+                        break;
+                    case "first_epoch":
+                        options = options with { FirstEpoch = value.GetString() ?? string.Empty };
+                        break;
+                    case "k":
+                        neighbours.K = value.GetInt32();
+                        break;
+                    case "metric":
+                        neighbours.Metric = ParseMetric(value.GetString());
+                        break;
+                    case "device":
+                        neighbours.Device = value.GetString() ?? string.Empty;
+                        break;
+                    case "memory_budget":
+                        neighbours.MemoryBudgetBytes = value.ValueKind == JsonValueKind.Number
+                            ? value.GetInt64()
+                            : NearestNeighbourOptions.ParseBytes(value.GetString() ?? string.Empty);
+                        break;
+                    case "threads":
+                        neighbours.Threads = value.GetInt32();
+                        break;
+                    default:
+                        throw new ArgumentException(
+                            $"retrieval.{key} is not a retrieval setting; known: enabled, retri_epoch, first_epoch, k, metric, device, memory_budget, threads.");
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+            {
+                throw new ArgumentException($"retrieval.{key} = {value.GetRawText()}: {ex.Message}", ex);
+            }
+        }
+
+        return (options with { Neighbours = neighbours }).Validate();
+    }
+
+    /// <summary>Parses <c>l2</c> or <c>cosine</c>.</summary>
+    public static DistanceMetric ParseMetric(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "l2" => DistanceMetric.L2,
+        "cosine" => DistanceMetric.Cosine,
+        _ => throw new FormatException($"metric '{text}' is not 'l2' or 'cosine'."),
+    };
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public ClusteredEpochPlannerOptions Validate()
+    {
+        if (RetriEpoch < 1)
+        {
+            throw new ArgumentException($"retrieval.retri_epoch = {RetriEpoch} must be at least 1.");
+        }
+
+        if (FirstEpoch is not ("features" or "model" or "shuffled"))
+        {
+            throw new ArgumentException($"retrieval.first_epoch = '{FirstEpoch}' is not 'features', 'model' or 'shuffled'.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Neighbours);
+        Neighbours.Validate();
+        return this;
+    }
+}
+
+/// <summary>
+/// The retrieval-augmented planner the trainer calls between epochs: every
+/// <see cref="ClusteredEpochPlannerOptions.RetriEpoch"/> epochs it embeds every training video with the
+/// current model (<see cref="VideoEmbedder.FromModelAsync"/>), searches the exact neighbours of ⌊N/B⌋
+/// query videos and groups them into the next epoch's batches (<see cref="ClusteredPlans.Build"/>).
+/// </summary>
+public sealed class ClusteredEpochPlanner : IEpochPlanner
+{
+    private readonly IVideoStore _store;
+    private readonly BatchStreamerOptions _streamer;
+    private readonly int _batchVideos;
+    private readonly long _seed;
+    private readonly ClusteredEpochPlannerOptions _options;
+    private BatchPlan? _last;
+
+    /// <summary>Plans over the videos of <paramref name="store"/>; options are validated here.</summary>
+    /// <param name="store">The training videos.</param>
+    /// <param name="streamer">The trainer's sampler parameters and device, used for the embedding pass.</param>
+    /// <param name="batchVideos">Videos per batch.</param>
+    /// <param name="seed">The run seed.</param>
+    /// <param name="options">When and how to cluster.</param>
+    public ClusteredEpochPlanner(IVideoStore store, BatchStreamerOptions streamer, int batchVideos, long seed, ClusteredEpochPlannerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(streamer);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchVideos, 1);
+        _store = store;
+        _streamer = streamer;
+        _batchVideos = batchVideos;
+        _seed = seed;
+        _options = options.Validate();
+    }
+
+    /// <summary>The embeddings file of <paramref name="epoch"/> under <paramref name="directory"/>.</summary>
+    public static string EmbeddingsPath(string directory, int epoch) =>
+        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"embeddings-epoch-{epoch:D4}.parquet"));
+
+    /// <inheritdoc />
+    public async Task<BatchPlan> PlanAsync(int epoch, VideoClipModel model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        if (epoch == 0 && _options.FirstEpoch == "shuffled")
+        {
+            return BatchPlan.Shuffled(_store.VideoIds, _batchVideos, _seed, epoch);
+        }
+
+        var grouping = epoch - (epoch % _options.RetriEpoch);
+        if (grouping != epoch && _last is not null && _last.Epoch == grouping)
+        {
+            return _last with { Epoch = epoch };
+        }
+
+        VideoEmbeddings embeddings;
+        if (grouping != epoch)
+        {
+            // A restarted run between regenerations: rebuild the grouping from the embeddings it was made from.
+            embeddings = await KeptEmbeddingsAsync(grouping, epoch, cancellationToken).ConfigureAwait(false);
+        }
+        else if (epoch == 0 && _options.FirstEpoch == "features")
+        {
+            embeddings = await VideoEmbedder.FromFrozenFeaturesAsync(_store, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            embeddings = await VideoEmbedder.FromModelAsync(
+                _store, model, _streamer, _seed, epoch, $"in-training model before epoch {epoch}", _batchVideos, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (grouping == epoch && _options.EmbeddingsDirectory is { } directory)
+        {
+            await EmbeddingsFile.WriteAsync(embeddings, EmbeddingsPath(directory, epoch), cancellationToken).ConfigureAwait(false);
+        }
+
+        var options = new ClusteredPlanOptions { BatchVideos = _batchVideos, Seed = _seed, Epoch = grouping, Neighbours = _options.Neighbours };
+        _last = ClusteredPlans.Build(embeddings, options, cancellationToken);
+        return _last with { Epoch = epoch };
+    }
+
+    private async Task<VideoEmbeddings> KeptEmbeddingsAsync(int grouping, int epoch, CancellationToken cancellationToken)
+    {
+        var path = _options.EmbeddingsDirectory is { } directory ? EmbeddingsPath(directory, grouping) : null;
+        if (path is null || !File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"Epoch {epoch} reuses the clustered grouping of epoch {grouping} (retri_epoch {_options.RetriEpoch}), but this planner did not make it "
+                + $"and its embeddings file {(path is null ? "is not kept (no embeddings directory)" : $"'{path}' does not exist")}.");
+        }
+
+        return await EmbeddingsFile.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,201 @@
+using TorchSharp;
+using VideoData.Features.Shards;
+using VideoData.Training.Data;
+using VideoData.Training.Model;
+using VideoData.Training.Plans;
+using VideoData.Training.Sampling;
+using VideoData.Training.Streaming;
+using static TorchSharp.torch;
+
+namespace VideoData.Training.Retrieval;
+
+/// <summary>
+/// Computes one vector per video: from the current model as the reference pools it, or (epoch 0,
+/// before there is a model) as the mean of the video's frozen features.
+/// </summary>
+public static class VideoEmbedder
+{
+    /// <summary>
+    /// The reference's per-video embedding (DESIGN §3): <see cref="ClipSamplerOptions.ClipsPerVideo"/> clips per
+    /// video with the video span equal to the text span (<see cref="ClipAlignment.Aligned"/>), per clip
+    /// (pooled video + pooled text) / 2 from <see cref="VideoClipModel.EncodeClips"/>, averaged over the clips.
+    /// Runs the batch streamer over every video of <paramref name="store"/> in inference mode; clip
+    /// randomness comes from (<paramref name="seed"/>, <paramref name="epoch"/>, video id), so the result is
+    /// reproducible. The model's training flag is restored afterwards.
+    /// </summary>
+    /// <param name="store">The videos to embed.</param>
+    /// <param name="model">The current model, on <paramref name="streamer"/>'s device.</param>
+    /// <param name="streamer">Sampler parameters and device; the alignment is forced to <see cref="ClipAlignment.Aligned"/>.</param>
+    /// <param name="seed">The run seed.</param>
+    /// <param name="epoch">The epoch the embeddings are for (recorded in the lineage).</param>
+    /// <param name="checkpoint">A label for the model's weights (recorded in the lineage), or null.</param>
+    /// <param name="videosPerBatch">Videos per forward pass (× clips per video rows).</param>
+    /// <param name="cancellationToken">Stops the pass.</param>
+    public static async Task<VideoEmbeddings> FromModelAsync(
+        IVideoStore store,
+        VideoClipModel model,
+        BatchStreamerOptions streamer,
+        long seed,
+        int epoch,
+        string? checkpoint = null,
+        int videosPerBatch = 32,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(streamer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(videosPerBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
+        {
+            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
+        }
+
+        var options = streamer with { Alignment = ClipAlignment.Aligned };
+        var clipsPerVideo = options.Sampler.ClipsPerVideo;
+        var batches = ids.Chunk(videosPerBatch).Select(chunk => (IReadOnlyList<string>)chunk).ToList();
+        // The streamer walks a plan; this one is only the order of the embedding pass and is never written.
+        var pass = new BatchPlan(epoch, seed, BatchPlanKinds.Shuffled, batches, videosPerBatch, "embedding pass");
+
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            float[]? vectors = null;
+            var hidden = 0;
+            var row = 0;
+            await foreach (var batch in BatchStreamer.StreamAsync(store, pass, options, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                using (batch)
+                {
+                    var videos = batch.ClipCount / clipsPerVideo;
+                    var pooled = Pool(model, batch, videos, clipsPerVideo);
+                    hidden = pooled.Length / videos;
+                    vectors ??= new float[checked(ids.Length * hidden)];
+                    pooled.CopyTo(vectors, row * hidden);
+                    row += videos;
+                }
+            }
+
+            return VideoEmbeddings.Create(ids, vectors!, hidden, new EmbeddingLineage(EmbeddingSources.Model, checkpoint, epoch));
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <summary>
+    /// The mean of each video's per-second frozen features, for epoch 0 (no model yet) or when asked.
+    /// </summary>
+    public static async Task<VideoEmbeddings> FromFrozenFeaturesAsync(IVideoStore store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
+        {
+            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
+        }
+
+        var dim = store.FeatureDim;
+        var vectors = new float[checked(ids.Length * dim)];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var video = await store.GetAsync(ids[i], cancellationToken).ConfigureAwait(false);
+            MeanRows(video.VideoId, video.Features, video.FeatureDim, vectors.AsSpan(i * dim, dim));
+        }
+
+        return VideoEmbeddings.Create(ids, vectors, dim, new EmbeddingLineage(EmbeddingSources.FrozenFeatures, Epoch: 0));
+    }
+
+    /// <summary>The mean of each video's per-second features, read from feature shard files.</summary>
+    /// <exception cref="InvalidDataException">A file is not a feature shard, a video appears in two shards, or a video has no features; the message names it.</exception>
+    public static async Task<VideoEmbeddings> FromFeatureShardsAsync(IReadOnlyList<string> shardPaths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(shardPaths);
+        if (shardPaths.Count == 0)
+        {
+            throw new ArgumentException("No feature shard files were given.", nameof(shardPaths));
+        }
+
+        var ids = new List<string>();
+        var vectors = new List<float[]>();
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var dim = -1;
+        foreach (var path in shardPaths)
+        {
+            var reader = await FeatureShardReader.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                await foreach (var record in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (!seen.TryAdd(record.VideoId, path))
+                    {
+                        throw new InvalidDataException($"Video '{record.VideoId}' is in both '{seen[record.VideoId]}' and '{path}'.");
+                    }
+
+                    if (dim < 0)
+                    {
+                        dim = record.Dim;
+                    }
+                    else if (record.Dim != dim)
+                    {
+                        throw new InvalidDataException($"Feature shard '{path}': video '{record.VideoId}' has {record.Dim}-d features, earlier videos {dim}-d.");
+                    }
+
+                    var mean = new float[dim];
+                    MeanRows(record.VideoId, record.Features, dim, mean);
+                    ids.Add(record.VideoId);
+                    vectors.Add(mean);
+                }
+            }
+        }
+
+        if (ids.Count == 0)
+        {
+            throw new InvalidDataException($"The {shardPaths.Count} feature shard(s) hold no videos.");
+        }
+
+        var all = new float[checked(ids.Count * dim)];
+        for (var i = 0; i < vectors.Count; i++)
+        {
+            vectors[i].CopyTo(all, i * dim);
+        }
+
+        return VideoEmbeddings.Create(ids, all, dim, new EmbeddingLineage(EmbeddingSources.FrozenFeatures, Epoch: 0));
+    }
+
+    private static float[] Pool(VideoClipModel model, ClipBatch batch, int videos, int clipsPerVideo)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var clips = model.EncodeClips(batch.Caps, batch.Cmasks, batch.Vfeats, batch.Vmasks);
+        var perVideo = clips.view(videos, clipsPerVideo, -1).mean([1]);
+        return perVideo.cpu().data<float>().ToArray();
+    }
+
+    private static void MeanRows(string videoId, float[] features, int dim, Span<float> mean)
+    {
+        var seconds = features.Length / dim;
+        if (seconds == 0 || features.Length % dim != 0)
+        {
+            throw new InvalidDataException($"Video '{videoId}' has {features.Length} feature values, not a positive number of {dim}-d rows; it has no frozen-feature embedding.");
+        }
+
+        var sum = new double[dim];
+        for (var s = 0; s < seconds; s++)
+        {
+            var rowValues = features.AsSpan(s * dim, dim);
+            for (var j = 0; j < dim; j++)
+            {
+                sum[j] += rowValues[j];
+            }
+        }
+
+        for (var j = 0; j < dim; j++)
+        {
+            mean[j] = (float)(sum[j] / seconds);
+        }
+    }
+}
