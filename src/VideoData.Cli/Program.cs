@@ -13,6 +13,7 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     FeaturesCommand.Create(),
     InspectCommand.Create(),
     TrainCommand.Create(),
+    CaptionsCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

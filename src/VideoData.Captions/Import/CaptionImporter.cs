@@ -1,15 +1,17 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
 using VideoData.Captions.Cleaning;
 using VideoData.Captions.Reading;
 using VideoData.Captions.Tokenization;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Captions.Import;
 
 /// <summary>
 /// Converts a whole HowTo100M <c>raw_caption.json</c> into Parquet caption tables, one per shard
-/// of the deterministic shard assignment (<c>shard-00000.parquet</c>, …), plus
+/// of <see cref="ShardPlanner"/>'s assignment over the file's video ids (<c>shard-00000.parquet</c>, …), plus
 /// <c>damaged.jsonl</c> (entries not imported, with the reason) and <c>summary.json</c>.
 /// </summary>
 /// <remarks>
@@ -59,7 +61,7 @@ public static class CaptionImporter
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var rows = spills[shard]?.ReadSorted() ?? [];
-                var path = Path.Combine(output, $"shard-{shard:D5}.parquet");
+                var path = Path.Combine(output, ShardPlanner.ShardName(shard) + ".parquet");
                 var shardMetadata = new Dictionary<string, string>(metadata) { ["videodata.captions.shard"] = shard.ToString(CultureInfo.InvariantCulture) };
                 await CaptionTable.WriteAsync(path, rows, shardMetadata, cancellationToken).ConfigureAwait(false);
                 spills[shard]?.Dispose();
@@ -232,7 +234,7 @@ public static class CaptionImporter
         ["videodata.captions.source"] = Path.GetFileName(input),
         ["videodata.captions.shard_count"] = shardCount.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.shard_size"] = options.ShardSize.ToString(CultureInfo.InvariantCulture),
-        ["videodata.captions.shard_rule"] = "sha256(utf8(video_id))[0:8] big-endian, then ordinal id",
+        ["videodata.captions.shard_rule"] = "ShardPlanner: sha256(utf8(video_id))[0:8] big-endian, then ordinal id",
         ["videodata.captions.dedup"] = options.Cleaner.Dedup == DedupMode.Reference ? "reference" : "none",
         ["videodata.captions.seed"] = options.Cleaner.Seed.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.normalize"] = options.Cleaner.Normalize ? "true" : "false",
@@ -247,7 +249,7 @@ public static class CaptionImporter
     {
         await WriteAtomicallyAsync(Path.Combine(output, "damaged.jsonl"), stream =>
         {
-            using var writer = new Utf8JsonWriter(stream);
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             foreach (var entry in summary.Damaged)
             {
                 writer.WriteStartObject();

@@ -1,18 +1,17 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Captions.Import;
 
 /// <summary>
-/// The deterministic shard assignment shared with the preprocessing pipeline: videos ordered by the
-/// first 8 bytes (big-endian unsigned) of SHA-256 of the UTF-8 video id, ties by ordinal id
-/// comparison, cut into consecutive shards of the shard size; shard ids from 0.
+/// The shard order of <see cref="ShardPlanner"/> (its <see cref="ShardPlanner.OrderKey"/>, ties by
+/// ordinal id) over the ids of a caption file, held compactly and tolerant of duplicate ids.
 /// </summary>
 /// <remarks>
-/// The storage project's shard planner is meant to own this rule; until it exists this is its
-/// implementation here, kept to the same definition. Memory is compact: per video an 8-byte key,
-/// the id's UTF-8 bytes and two ints, so 1.2 M HowTo100M ids take about 30 MB.
+/// <see cref="ShardPlanner.Plan"/> keeps every id as a string and rejects duplicates (manifests are
+/// validated first); a caption file is neither small nor validated, so this keeps per video an
+/// 8-byte key, the id's UTF-8 bytes and two ints (about 30 MB for HowTo100M's 1.2 M videos), and
+/// resolves a duplicate id as JSON does (the last one wins).
 /// </remarks>
 internal sealed class ShardOrder
 {
@@ -24,14 +23,6 @@ internal sealed class ShardOrder
 
     /// <summary>Number of ids added.</summary>
     public int Count => _keys.Count;
-
-    /// <summary>The sort key of <paramref name="videoId"/>: the first 8 bytes of SHA-256 of its UTF-8 form, big-endian.</summary>
-    public static ulong SortKey(string videoId)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(videoId), hash);
-        return BinaryPrimitives.ReadUInt64BigEndian(hash);
-    }
 
     /// <summary>Adds the next id (ids are numbered in the order added, from 0).</summary>
     public void Add(string videoId)
@@ -45,7 +36,7 @@ internal sealed class ShardOrder
         Encoding.UTF8.GetBytes(videoId, _idBytes.AsSpan(_idLength));
         _idStarts.Add(_idLength);
         _idLength += byteCount;
-        _keys.Add(SortKey(videoId));
+        _keys.Add(ShardPlanner.OrderKey(videoId));
     }
 
     /// <summary>Adds a slot that gets no rank (an entry whose id could not be read), keeping numbering aligned.</summary>

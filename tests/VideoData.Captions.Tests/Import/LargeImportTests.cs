@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using VideoData.Captions.Import;
 using VideoData.Captions.Tokenization;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Captions.Tests.Import;
 
@@ -103,17 +104,20 @@ public sealed class LargeImportTests(LargeImportFixture fixture) : IClassFixture
         Assert.True(summary.Counts.Kept > summary.Counts.Segments, "the generated captions overlap, so dedup merges some");
         Assert.True(summary.Counts.DroppedNonString > 0 && summary.Counts.DroppedEmpty > 0);
 
-        // Shards: distinct readable ids (damaged ones keep their slot) sorted by SHA-256 prefix, cut every 1,000.
+        // Shards: the storage ShardPlanner's plan of the distinct readable ids (damaged ones keep their slot),
+        // and the rule it implements, recomputed here: SHA-256 prefix order, cut every 1,000.
         var expectedOrder = stats.ReadableIds.Distinct().OrderBy(Key).ThenBy(id => id, StringComparer.Ordinal).ToList();
+        var plan = ShardPlanner.Plan(stats.ReadableIds.Distinct(), 1_000);
+        Assert.Equal(expectedOrder, plan.Shards.SelectMany(shard => shard.VideoIds));
         var damagedIds = summary.Damaged.Where(entry => !entry.Reason.StartsWith("duplicate", StringComparison.Ordinal)).Select(entry => entry.VideoId).ToHashSet();
-        Assert.Equal((expectedOrder.Count + 999) / 1_000, summary.Shards);
+        Assert.Equal(plan.Shards.Count, summary.Shards);
         long rows = 0, segments = 0;
         for (var shard = 0; shard < summary.Shards; shard++)
         {
             var path = Path.Combine(output, $"shard-{shard:D5}.parquet");
             Assert.Equal(path, summary.ShardFiles[shard]);
             var table = await CaptionTable.ReadAsync(path);
-            var expected = expectedOrder.Skip(shard * 1_000).Take(1_000).Where(id => !damagedIds.Contains(id));
+            var expected = plan.Shards[shard].VideoIds.Where(id => !damagedIds.Contains(id));
             Assert.Equal(expected, table.Select(row => row.VideoId));
             rows += table.Count;
             foreach (var segment in table.SelectMany(row => row.Segments))
