@@ -24,8 +24,8 @@ public static class VideoEmbedder
     /// reproducible. The model's training flag is restored afterwards.
     /// </summary>
     /// <param name="store">The videos to embed.</param>
-    /// <param name="model">The current model, on <paramref name="streamer"/>'s device.</param>
-    /// <param name="streamer">Sampler parameters and device; the alignment is forced to <see cref="ClipAlignment.Aligned"/>.</param>
+    /// <param name="model">The current model; the clips are built on the device its weights are on.</param>
+    /// <param name="streamer">Sampler and assembly parameters; alignment and device are set here.</param>
     /// <param name="seed">The run seed.</param>
     /// <param name="epoch">The epoch the embeddings are for (recorded in the lineage).</param>
     /// <param name="checkpoint">A label for the model's weights (recorded in the lineage), or null.</param>
@@ -52,7 +52,9 @@ public static class VideoEmbedder
             throw new ArgumentException("The store holds no videos to embed.", nameof(store));
         }
 
-        var options = streamer with { Alignment = ClipAlignment.Aligned };
+        // The clips go where the model's weights are, whatever device the caller's streamer options name.
+        var device = model.parameters().First().device;
+        var options = streamer with { Alignment = ClipAlignment.Aligned, Device = device.type == DeviceType.CPU ? null : device };
         var clipsPerVideo = options.Sampler.ClipsPerVideo;
         var batches = ids.Chunk(videosPerBatch).Select(chunk => (IReadOnlyList<string>)chunk).ToList();
         // The streamer walks a plan; this one is only the order of the embedding pass and is never written.

@@ -11,17 +11,19 @@ namespace VideoData.Training.Trainer;
 public static class EpochPlannerFactory
 {
     /// <summary>The planner for <paramref name="config"/> over the videos of <paramref name="train"/>.</summary>
-    /// <exception cref="NotSupportedException">Retrieval is enabled but no clustered planner is wired in.</exception>
+    /// <exception cref="ArgumentException">A <c>retrieval</c> setting is unknown or out of range (the message names it).</exception>
     public static IEpochPlanner Create(TrainConfig config, IVideoStore train)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
         if (config.Retrieval.Enabled)
         {
-            throw new NotSupportedException(
-                "retrieval.enabled is true, but clustered plans between epochs are not wired into `videodata train` yet; "
-                + "set retrieval.enabled to false for shuffled plans, or write clustered plans with `videodata cluster` "
-                + "into the run's plans/ folder before the epoch starts (the trainer uses an existing plans/epoch-NNNN.parquet as is).");
+            return new Retrieval.ClusteredEpochPlanner(
+                train,
+                config.ToTrainerOptions().Streamer,
+                config.BatchVideos,
+                config.Seed,
+                Retrieval.ClusteredEpochPlannerOptions.FromSettings(config.Retrieval.Settings, Path.Combine(config.Output, "embeddings")));
         }
 
         return new ShuffledEpochPlanner(train.VideoIds, config.BatchVideos, config.Seed);
