@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
+using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Trainer;
 
@@ -52,7 +53,8 @@ internal static class TrainCommand
                     Device = parseResult.GetValue(device) ?? loaded.Device,
                 };
                 var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device) };
-                var (train, heldOut) = OpenData(loaded, options.Model.FeatureDim);
+                var (train, heldOut, owner) = await OpenDataAsync(loaded, options.Model.FeatureDim, cancellationToken).ConfigureAwait(false);
+                await using var ownerScope = owner.ConfigureAwait(false);
                 var planner = EpochPlannerFactory.Create(loaded, train);
                 Directory.CreateDirectory(options.OutputDirectory);
                 using var log = new StreamWriter(Path.Combine(options.OutputDirectory, "train-log.jsonl"), append: true);
@@ -70,7 +72,7 @@ internal static class TrainCommand
                 await trainer.RunAsync(parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);
                 return 0;
             }
-            catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or ArgumentException or NotSupportedException or KeyNotFoundException)
+            catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
             {
                 Console.Error.WriteLine($"videodata train: {file.FullName}: {ex.Message}");
                 return 2;
@@ -99,19 +101,36 @@ internal static class TrainCommand
         throw new ArgumentException($"device '{text}' is not cpu, cuda or cuda:N.");
     }
 
-    private static (IVideoStore Train, IVideoStore? HeldOut) OpenData(TrainConfig config, int featureDim)
+    private static async Task<(IVideoStore Train, IVideoStore? HeldOut, IAsyncDisposable Owner)> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
     {
-        if (config.Data.Shards is not null)
+        if (config.Data.Shards is { } shards)
         {
-            throw new NotSupportedException(
-                $"data.shards = '{config.Data.Shards}': reading feature shards is not available in this build (the feature-shard reader has not landed); "
-                + "leave data.shards null to train on the synthetic corpus.");
+            var resolver = new BlobStoreResolver(new BlobStoreOptions());
+            var (blobs, key) = resolver.Resolve(shards);
+            var prefix = key.Length == 0 || key.EndsWith('/') ? key : key + "/";
+            var store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, new FeatureShardStoreOptions { FeatureDim = featureDim }, cancellationToken).ConfigureAwait(false);
+            var (train, heldOut) = VideoStoreSplit.Split(store, config.Data.HeldOutVideos);
+            return (train, heldOut, new Owner(store, resolver));
         }
 
         var synthetic = config.Data.Synthetic;
-        var train = new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: false)));
-        var heldOut = synthetic.HeldOutVideos > 0 ? new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: true))) : null;
-        return (train, heldOut);
+        var trainSet = new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: false)));
+        var heldOutSet = synthetic.HeldOutVideos > 0 ? new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: true))) : null;
+        return (trainSet, heldOutSet, new Owner(null, null));
+    }
+
+    /// <summary>What must outlive the training run: the shard readers and the storage clients behind them.</summary>
+    private sealed class Owner(FeatureShardVideoStore? store, BlobStoreResolver? resolver) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (store is not null)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+
+            resolver?.Dispose();
+        }
     }
 
     private sealed class ConsoleObserver(StreamWriter log) : ITrainingObserver
