@@ -17,6 +17,9 @@ namespace VideoData.Storage.S3;
 /// </summary>
 internal sealed class S3BlobStore : IBlobStore, IDisposable
 {
+    /// <summary>S3's limit on the parts of one multipart upload.</summary>
+    private const int MaxParts = 10_000;
+
     private readonly IAmazonS3 _client;
     private readonly bool _ownsClient;
     private readonly string _bucket;
@@ -438,6 +441,12 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
                 }
 
                 partNumber++;
+                if (partNumber > MaxParts)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    throw new BlobStoreException(UriOf(key), $"{UriOf(key)}: the object is larger than {MaxParts} parts of {partSize} bytes; raise the S3 option PartSize.");
+                }
+
                 total += filled;
                 inFlight.Add(UploadPartAsync(key, uploadId, partNumber, buffer, filled, failed.Token));
                 if (filled < partSize)
