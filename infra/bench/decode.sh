@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Decode benchmark (issue 5). On a generated 640x360 30 fps H.264 video of DURATION seconds (default 120),
+# with the same decoder thread count everywhere (THREADS, default: the core count):
+#   1. `videodata decode` vs the ffmpeg CLI running the reference filters (fps=30,scale=398:224,crop=224:224,
+#      rgb24) vs a PyAV loop (Debian python3-av: frame threading, swscale bicubic resize, crop);
+#   2. N videos decoded concurrently in one process (DecodeBench, through VideoData.Media) vs N ffmpeg CLI
+#      processes in parallel, N = 2, 4, 8, one decoder thread per video on both sides.
+# Whole-process wall times (start-up included), medians of RUNS runs, run alternately; frames/s and ratios
+# (ours/peer frames/s: > 1 means ours is faster) are printed.
+#   infra/bench/decode.sh [RUNS] [DURATION] [THREADS]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+runs="${1:-3}"
+duration="${2:-120}"
+threads="${3:-$(nproc)}"
+
+if ! /usr/bin/python3 -c 'import av' 2>/dev/null; then
+  echo "[bench] installing Debian's python3-av (the PyAV peer)"
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends python3-av >/dev/null
+fi
+
+echo "[bench] building videodata and the bench driver (Release)"
+dotnet build src/VideoData.Cli -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build infra/bench/DecodeBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+videodata="$root/src/VideoData.Cli/bin/Release/net10.0/videodata.dll"
+bench_dll="$root/infra/bench/DecodeBench/bin/Release/net10.0/DecodeBench.dll"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/videodata-decode-bench-XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+video="$work/bench_640x360_30fps.mp4"
+echo "[bench] generating a ${duration} s 640x360 30 fps H.264 video"
+# testsrc2 with temporal noise so the bitstream is closer to camera footage than a clean test pattern.
+ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i "testsrc2=size=640x360:rate=30:duration=$duration" \
+  -vf "noise=alls=10:allf=t" -c:v libx264 -preset medium -crf 23 -pix_fmt yuv420p "$video"
+filters="fps=30,scale=398:224,crop=224:224"
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# time_it OUTFILE CMD...: runs CMD with stdout to OUTFILE, prints wall seconds.
+time_it() { local out=$1 t0 t1; shift; t0=$(now); "$@" >"$out" 2>>"$work/log"; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'; }
+
+frames_ref=$(ffmpeg -hide_banner -loglevel error -nostdin -i "$video" -vf "$filters" -pix_fmt rgb24 -f rawvideo - | wc -c)
+frames_ref=$((frames_ref / (224 * 224 * 3)))
+
+echo "[bench] single video, $threads decoder threads, $runs runs each"
+ours=(); cli=(); pyav=()
+for _ in $(seq "$runs"); do
+  ours+=("$(time_it "$work/ours.out" dotnet "$videodata" decode "$video" --out - --decoder cpu --threads "$threads")")
+  cli+=("$(time_it "$work/cli.out" ffmpeg -hide_banner -loglevel error -nostdin -threads "$threads" -i "$video" -filter_threads "$threads" -vf "$filters" -pix_fmt rgb24 -f rawvideo -)")
+  pyav+=("$(time_it "$work/pyav.out" /usr/bin/python3 infra/bench/decode_pyav.py "$threads" 224 "$video")")
+done
+frames_ours=$(( $(stat -c %s "$work/ours.out") / (224 * 224 * 3) ))
+frames_pyav=$(sed -n 's/^frames=\([0-9]*\).*/\1/p' "$work/pyav.out")
+cmp -s "$work/ours.out" "$work/cli.out" && same="identical bytes" || same="bytes differ (the parity tests bound them at >= 40 dB PSNR)"
+echo "[bench] frames: videodata $frames_ours, ffmpeg CLI $frames_ref, PyAV $frames_pyav; videodata vs CLI output: $same"
+
+m_ours=$(printf '%s\n' "${ours[@]}" | median); m_cli=$(printf '%s\n' "${cli[@]}" | median); m_pyav=$(printf '%s\n' "${pyav[@]}" | median)
+awk -v f="$frames_ref" -v o="$m_ours" -v c="$m_cli" -v p="$m_pyav" 'BEGIN {
+  printf "single   videodata decode %7.2f s (%6.0f frames/s)   ffmpeg CLI %7.2f s (%6.0f frames/s)   PyAV %7.2f s (%6.0f frames/s)\n", o, f / o, c, f / c, p, f / p
+  printf "single   ratio videodata/CLI %.2f   videodata/PyAV %.2f   (PyAV/CLI %.2f)\n", c / o, p / o, c / p }'
+
+for n in 2 4 8; do
+  files=(); for _ in $(seq "$n"); do files+=("$video"); done
+  ours=(); cli=()
+  for _ in $(seq "$runs"); do
+    ours+=("$(time_it "$work/ours.out" dotnet "$bench_dll" 1 "${files[@]}")")
+    cli+=("$(time_it "$work/cli.out" bash -c 'for i in $(seq '"$n"'); do ffmpeg -hide_banner -loglevel error -nostdin -threads 1 -i "$1" -filter_threads 1 -vf "$2" -pix_fmt rgb24 -f rawvideo - | wc -c & done; wait' _ "$video" "$filters")")
+  done
+  got=$(sed -n 's/^frames=//p' "$work/ours.out")
+  [[ "$got" == $((n * frames_ref)) ]] || echo "[bench] warning: DecodeBench produced $got frames, expected $((n * frames_ref))"
+  m_ours=$(printf '%s\n' "${ours[@]}" | median); m_cli=$(printf '%s\n' "${cli[@]}" | median)
+  awk -v n="$n" -v f="$((n * frames_ref))" -v o="$m_ours" -v c="$m_cli" 'BEGIN {
+    printf "N=%-2d     in-process %7.2f s (%6.0f frames/s)   %d ffmpeg processes %7.2f s (%6.0f frames/s)   ratio %.2f\n", n, o, f / o, n, c, f / c, c / o }'
+done
