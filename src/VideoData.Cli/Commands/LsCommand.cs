@@ -69,15 +69,9 @@ internal static class LsCommand
 
                 return 0;
             }
-            catch (Exception ex) when (ex is FormatException or ArgumentException)
+            catch (Exception ex) when (StorageFlags.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata ls: {target}: invalid location: {ex.Message}");
-                return 2;
-            }
-            catch (Exception ex) when (ex is BlobStoreException or VideoDataException or IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"videodata ls: {target}: {FailureClass.Fetch.ToName()}: {ex.Message}");
-                return 1;
+                return StorageFlags.Report("ls", target, "invalid location", ex);
             }
         });
         return command;
@@ -100,6 +94,21 @@ internal sealed class StorageFlags
         {
             command.Options.Add(option);
         }
+    }
+
+    /// <summary>Whether <paramref name="ex"/> is a bad input or a storage failure (reported in one line), not a bug.</summary>
+    public static bool IsInputFailure(Exception ex) =>
+        ex is FormatException or ArgumentException or BlobStoreException or VideoDataException or IOException or UnauthorizedAccessException;
+
+    /// <summary>
+    /// Prints <c>videodata COMMAND: INPUT: CLASS: message</c> on standard error and returns the exit code: 2 for
+    /// a malformed input (class <paramref name="invalidClass"/>), 1 for a storage failure (class <c>fetch</c>).
+    /// </summary>
+    public static int Report(string command, string input, string invalidClass, Exception ex)
+    {
+        var invalid = ex is FormatException or ArgumentException;
+        Console.Error.WriteLine($"videodata {command}: {input}: {(invalid ? invalidClass : FailureClass.Fetch.ToName())}: {ex.Message}");
+        return invalid ? 2 : 1;
     }
 
     /// <summary>Environment first, then flags; credentials always from the standard AWS chain. Throws <see cref="ArgumentException"/> naming a bad value.</summary>

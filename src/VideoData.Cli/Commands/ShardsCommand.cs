@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using VideoData.Core.Failures;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.Manifests;
 using VideoData.Storage.Sharding;
@@ -96,15 +95,9 @@ internal static class ShardsCommand
 
                 return 2;
             }
-            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            catch (Exception ex) when (StorageFlags.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata shards plan: {source}: invalid input: {ex.Message}");
-                return 2;
-            }
-            catch (Exception ex) when (ex is BlobStoreException or VideoDataException or IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"videodata shards plan: {source}: {FailureClass.Fetch.ToName()}: {ex.Message}");
-                return 1;
+                return StorageFlags.Report("shards plan", source, "invalid input", ex);
             }
         });
         return command;
