@@ -190,7 +190,7 @@ def bench(weights, seconds, batch, threads):
     wall = time.perf_counter() - t0
     assert out.shape == (seconds, 512)
     print(f"peer seconds={seconds} wall={wall:.3f} rate={seconds / wall:.4f} torch={torch.__version__} "
-          f"blas={'openblas' if 'openblas' in torch.__config__.show().lower() else 'other'} mkldnn={torch.backends.mkldnn.is_available()}")
+          f"mkldnn={torch.backends.mkldnn.is_available()}")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ public sealed class FeatureShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Adds one video. Throws <see cref="ArgumentException"/> for a malformed record or a video id
-    /// already in the shard. May write a row group.
+    /// already in the shard. May write a row group. The writer may keep the record's arrays until its
+    /// row group is written: do not modify them after adding.
     /// </summary>
     public async ValueTask AddAsync(FeatureRecord record, CancellationToken cancellationToken = default)
     {
