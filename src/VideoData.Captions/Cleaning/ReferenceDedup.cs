@@ -90,9 +90,10 @@ internal static class ReferenceDedup
     internal static int ShortestOverlap(string previous, string current)
     {
         var limit = Math.Min(previous.Length, current.Length);
+        var first = current[0];
         for (var length = 1; length <= limit; length++)
         {
-            if (previous.AsSpan(previous.Length - length).SequenceEqual(current.AsSpan(0, length)))
+            if (previous[^length] == first && previous.AsSpan(previous.Length - length).SequenceEqual(current.AsSpan(0, length)))
             {
                 return length;
             }

@@ -116,18 +116,21 @@ public static class CaptionImporter
     {
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failure.Token;
-        var toClean = Channel.CreateBounded<(int Rank, HowTo100MEntry Entry)>(
+        var toClean = Channel.CreateBounded<(int Rank, long Position, UnparsedEntry Entry)>(
             new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true, SingleReader = options.Parallelism == 1 });
-        var toSpill = Channel.CreateBounded<(int Rank, CleanedCaptions Captions)>(
+        var toSpill = Channel.CreateBounded<(int Rank, long Position, CleanedCaptions? Captions, DamagedCaptionEntry? Damage, int Unpaired)>(
             new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = options.Parallelism == 1, SingleReader = true });
-        var damaged = new List<DamagedCaptionEntry>();
+        // Damage found by the reader (in file order) and by the workers (in any order), with file positions.
+        var damaged = new List<(long Position, DamagedCaptionEntry Entry)>();
+        var parseDamage = new List<(long Position, DamagedCaptionEntry Entry)>();
         long entries = 0, unpaired = 0, videos = 0;
 
+        // The reader only splits the file into entries; parsing, cleaning and tokenizing run on the workers.
         var read = Task.Run(
             async () =>
             {
                 using var stream = OpenSequential(input);
-                foreach (var entry in HowTo100MCaptionReader.Read(stream, input, token))
+                foreach (var entry in HowTo100MCaptionReader.ReadUnparsed(stream, input, token))
                 {
                     var index = entries++;
                     if (index >= ranks.Length)
@@ -135,18 +138,18 @@ public static class CaptionImporter
                         throw new InvalidDataException($"'{input}' changed during the import (more entries on the second pass).");
                     }
 
-                    if (entry.IsDamaged)
+                    if (entry.Damage is not null)
                     {
-                        damaged.Add(new DamagedCaptionEntry(entry.VideoId, entry.Damage!));
+                        var parsed = HowTo100MCaptionReader.Parse(entry);
+                        damaged.Add((index, new DamagedCaptionEntry(parsed.VideoId, parsed.Damage!)));
                     }
                     else if (ranks[index] < 0)
                     {
-                        damaged.Add(new DamagedCaptionEntry(entry.VideoId, "duplicate video id: a later entry with the same id is imported instead (as json.load keeps the last)"));
+                        damaged.Add((index, new DamagedCaptionEntry(entry.VideoId!, "duplicate video id: a later entry with the same id is imported instead (as json.load keeps the last)")));
                     }
                     else
                     {
-                        unpaired += entry.UnpairedElements;
-                        await toClean.Writer.WriteAsync((ranks[index], entry), token).ConfigureAwait(false);
+                        await toClean.Writer.WriteAsync((ranks[index], index, entry), token).ConfigureAwait(false);
                     }
 
                     if (entries % ProgressEvery == 0)
@@ -167,11 +170,18 @@ public static class CaptionImporter
             async () =>
             {
                 var local = new CleanupCounts();
-                await foreach (var (rank, entry) in toClean.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                await foreach (var (rank, position, unparsed) in toClean.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
+                    var entry = HowTo100MCaptionReader.Parse(unparsed);
+                    if (entry.IsDamaged)
+                    {
+                        await toSpill.Writer.WriteAsync((rank, position, null, new DamagedCaptionEntry(entry.VideoId, entry.Damage!), 0), token).ConfigureAwait(false);
+                        continue;
+                    }
+
                     var result = cleaner.Clean(entry.VideoId, entry.Cues);
                     local += result.Counts;
-                    await toSpill.Writer.WriteAsync((rank, result), token).ConfigureAwait(false);
+                    await toSpill.Writer.WriteAsync((rank, position, result, null, entry.UnpairedElements), token).ConfigureAwait(false);
                 }
 
                 counts[worker] = local;
@@ -181,8 +191,15 @@ public static class CaptionImporter
         var spill = Task.Run(
             async () =>
             {
-                await foreach (var (rank, captions) in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                await foreach (var (rank, position, captions, damage, unpairedElements) in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
+                    if (captions is null)
+                    {
+                        parseDamage.Add((position, damage!));
+                        continue;
+                    }
+
+                    unpaired += unpairedElements;
                     var shard = rank / options.ShardSize;
                     spills[shard] ??= new SpillFile(Path.Combine(spillFolder, $"shard-{shard:D5}.bin"));
                     spills[shard]!.Append(rank, captions.VideoId, captions.Segments);
@@ -200,7 +217,7 @@ public static class CaptionImporter
         {
             Entries = entries,
             Videos = videos,
-            Damaged = damaged,
+            Damaged = [.. damaged.Concat(parseDamage).OrderBy(item => item.Position).Select(item => item.Entry)],
             UnpairedElements = unpaired,
             Counts = counts.Aggregate(new CleanupCounts(), (sum, next) => sum + (next ?? new CleanupCounts())),
         };

@@ -73,6 +73,46 @@ public static class HowTo100MCaptionReader
         }
     }
 
+    /// <summary>
+    /// The entries in file order with their value bytes copied out but not parsed, so callers can
+    /// parse them on other threads with <see cref="Parse"/>.
+    /// </summary>
+    internal static IEnumerable<UnparsedEntry> ReadUnparsed(Stream stream, string sourceName, CancellationToken cancellationToken = default)
+    {
+        var scanner = new JsonEntryScanner(stream, sourceName, DefaultMaxEntryBytes);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var step = scanner.TryScan(out var raw);
+            if (step == JsonEntryScanner.Step.NeedMore)
+            {
+                scanner.Fill();
+                continue;
+            }
+
+            if (step == JsonEntryScanner.Step.End)
+            {
+                yield break;
+            }
+
+            yield return new UnparsedEntry(raw.VideoId, raw.Damage is null ? scanner.Value(raw).ToArray() : [], raw.Offset, raw.Damage);
+        }
+    }
+
+    /// <summary>Parses an entry read by <see cref="ReadUnparsed"/>.</summary>
+    internal static HowTo100MEntry Parse(UnparsedEntry entry)
+    {
+        if (entry.Damage is not null)
+        {
+            return new HowTo100MEntry(entry.VideoId ?? $"(unreadable id at byte {entry.Offset})", [], 0, $"{entry.Damage} (entry at byte {entry.Offset})");
+        }
+
+        var cues = HowTo100MEntryParser.TryParse(entry.Value, out var unpaired, out var damage);
+        return cues is null
+            ? new HowTo100MEntry(entry.VideoId!, [], 0, $"{damage} (entry at byte {entry.Offset})")
+            : new HowTo100MEntry(entry.VideoId!, cues, unpaired, null);
+    }
+
     /// <summary>The video ids in file order, one per entry (damaged ones included; null where the id itself was unreadable), without parsing values.</summary>
     internal static IEnumerable<string?> ReadIds(Stream stream, string sourceName, CancellationToken cancellationToken = default)
     {
@@ -109,3 +149,10 @@ public static class HowTo100MCaptionReader
             : new HowTo100MEntry(raw.VideoId!, cues, unpaired, null);
     }
 }
+
+/// <summary>An entry of a corpus file whose value has not been parsed yet (see <see cref="HowTo100MCaptionReader.ReadUnparsed"/>).</summary>
+/// <param name="VideoId">The key, or null when damage left no readable id.</param>
+/// <param name="Value">The value's JSON bytes (empty when damaged).</param>
+/// <param name="Offset">Byte offset of the entry in the file.</param>
+/// <param name="Damage">Damage found while scanning, or null.</param>
+internal sealed record UnparsedEntry(string? VideoId, byte[] Value, long Offset, string? Damage);
