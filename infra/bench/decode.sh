@@ -5,8 +5,9 @@
 #      rgb24) vs a PyAV loop (Debian python3-av: frame threading, swscale bicubic resize, crop);
 #   2. N videos decoded concurrently in one process (DecodeBench, through VideoData.Media) vs N ffmpeg CLI
 #      processes in parallel, N = 2, 4, 8, one decoder thread per video on both sides.
-# Whole-process wall times (start-up included), medians of RUNS runs, run alternately; frames/s and ratios
-# (ours/peer frames/s: > 1 means ours is faster) are printed.
+# Whole-process wall and CPU times (user+sys, start-up included; GNU time), medians of RUNS runs, run
+# alternately; frames/s and ratios (ours/peer: > 1 means ours is faster, or cheaper per frame for CPU) are
+# printed. On a shared, loaded machine the wall ratios swing with the scheduler; the CPU ratios do not.
 #   infra/bench/decode.sh [RUNS] [DURATION] [THREADS]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -34,13 +35,18 @@ video="$work/bench_640x360_30fps.mp4"
 echo "[bench] generating a ${duration} s 640x360 30 fps H.264 video"
 # testsrc2 with temporal noise so the bitstream is closer to camera footage than a clean test pattern.
 ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i "testsrc2=size=640x360:rate=30:duration=$duration" \
-  -vf "noise=alls=10:allf=t" -c:v libx264 -preset medium -crf 23 -pix_fmt yuv420p "$video"
+  -vf "noise=alls=10:allf=t" -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p "$video"
 filters="fps=30,scale=398:224,crop=224:224"
 
-now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# time_it OUTFILE CMD...: runs CMD with stdout to OUTFILE, prints wall seconds.
-time_it() { local out=$1 t0 t1; shift; t0=$(now); "$@" >"$out" 2>>"$work/log"; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'; }
+# time_it OUTFILE CMD...: runs CMD with stdout to OUTFILE, prints "wall_seconds,cpu_seconds" (children included).
+time_it() {
+  local out=$1; shift
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >"$out" 2>>"$work/log"
+  awk '{ printf "%.3f,%.3f\n", $1, $2 + $3 }' "$work/time"
+}
+wall() { printf '%s\n' "$@" | cut -d, -f1 | median; }
+cpu() { printf '%s\n' "$@" | cut -d, -f2 | median; }
 
 frames_ref=$(ffmpeg -hide_banner -loglevel error -nostdin -i "$video" -vf "$filters" -pix_fmt rgb24 -f rawvideo - | wc -c)
 frames_ref=$((frames_ref / (224 * 224 * 3)))
@@ -57,10 +63,12 @@ frames_pyav=$(sed -n 's/^frames=\([0-9]*\).*/\1/p' "$work/pyav.out")
 cmp -s "$work/ours.out" "$work/cli.out" && same="identical bytes" || same="bytes differ (the parity tests bound them at >= 40 dB PSNR)"
 echo "[bench] frames: videodata $frames_ours, ffmpeg CLI $frames_ref, PyAV $frames_pyav; videodata vs CLI output: $same"
 
-m_ours=$(printf '%s\n' "${ours[@]}" | median); m_cli=$(printf '%s\n' "${cli[@]}" | median); m_pyav=$(printf '%s\n' "${pyav[@]}" | median)
-awk -v f="$frames_ref" -v o="$m_ours" -v c="$m_cli" -v p="$m_pyav" 'BEGIN {
-  printf "single   videodata decode %7.2f s (%6.0f frames/s)   ffmpeg CLI %7.2f s (%6.0f frames/s)   PyAV %7.2f s (%6.0f frames/s)\n", o, f / o, c, f / c, p, f / p
-  printf "single   ratio videodata/CLI %.2f   videodata/PyAV %.2f   (PyAV/CLI %.2f)\n", c / o, p / o, c / p }'
+awk -v f="$frames_ref" -v o="$(wall "${ours[@]}")" -v c="$(wall "${cli[@]}")" -v p="$(wall "${pyav[@]}")" \
+    -v oc="$(cpu "${ours[@]}")" -v cc="$(cpu "${cli[@]}")" -v pc="$(cpu "${pyav[@]}")" 'BEGIN {
+  printf "single   wall: videodata decode %7.2f s (%6.0f frames/s)   ffmpeg CLI %7.2f s (%6.0f frames/s)   PyAV %7.2f s (%6.0f frames/s)\n", o, f / o, c, f / c, p, f / p
+  printf "single   cpu:  videodata decode %7.2f s   ffmpeg CLI %7.2f s   PyAV %7.2f s\n", oc, cc, pc
+  printf "single   ratio wall videodata/CLI %.2f   videodata/PyAV %.2f   (PyAV/CLI %.2f)\n", c / o, p / o, c / p
+  printf "single   ratio cpu  videodata/CLI %.2f   videodata/PyAV %.2f   (PyAV/CLI %.2f)\n", cc / oc, pc / oc, cc / pc }'
 
 for n in 2 4 8; do
   files=(); for _ in $(seq "$n"); do files+=("$video"); done
@@ -71,7 +79,6 @@ for n in 2 4 8; do
   done
   got=$(sed -n 's/^frames=//p' "$work/ours.out")
   [[ "$got" == $((n * frames_ref)) ]] || echo "[bench] warning: DecodeBench produced $got frames, expected $((n * frames_ref))"
-  m_ours=$(printf '%s\n' "${ours[@]}" | median); m_cli=$(printf '%s\n' "${cli[@]}" | median)
-  awk -v n="$n" -v f="$((n * frames_ref))" -v o="$m_ours" -v c="$m_cli" 'BEGIN {
-    printf "N=%-2d     in-process %7.2f s (%6.0f frames/s)   %d ffmpeg processes %7.2f s (%6.0f frames/s)   ratio %.2f\n", n, o, f / o, n, c, f / c, c / o }'
+  awk -v n="$n" -v f="$((n * frames_ref))" -v o="$(wall "${ours[@]}")" -v c="$(wall "${cli[@]}")" -v oc="$(cpu "${ours[@]}")" -v cc="$(cpu "${cli[@]}")" 'BEGIN {
+    printf "N=%-2d     in-process %7.2f s wall (%6.0f frames/s), %7.2f s cpu   %d ffmpeg processes %7.2f s wall (%6.0f frames/s), %7.2f s cpu   ratio wall %.2f cpu %.2f\n", n, o, f / o, oc, n, c, f / c, cc, c / o, cc / oc }'
 done

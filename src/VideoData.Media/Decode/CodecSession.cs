@@ -39,23 +39,36 @@ internal sealed unsafe class CodecSession : IDisposable
             : (false, $"no: NVDEC does not decode {Interop.AvCodec.CodecName(input.Video->codecpar->codec_id)}");
     }
 
+    /// <summary>
+    /// Opens the decoder the options ask for. <see cref="DecoderPreference.Cuda"/> without a usable
+    /// CUDA device is an environment problem (<see cref="NativeDependencyException"/>: the worker is
+    /// misconfigured, not the video bad); with a device but a codec NVDEC cannot decode it is a
+    /// <c>decode</c> failure of this input.
+    /// </summary>
     public static CodecSession Open(MediaInput input, DecodeOptions options, DecodeStatistics statistics)
     {
         BufferRefHandle? device = null;
         if (options.Decoder != DecoderPreference.Cpu)
         {
-            var (supported, detail) = NvdecSupport(input);
-            if (supported)
+            device = FfmpegRuntime.CudaDeviceOrNull(out var reason);
+            var codecSupported = device is not null && Interop.AvCodec.SupportsHwDevice(input.Codec, Interop.AvUtil.HwDeviceTypeCuda);
+            var why = device is null
+                ? $"cuda hwaccel not available: {reason}"
+                : $"NVDEC does not decode {Interop.AvCodec.CodecName(input.Video->codecpar->codec_id)}";
+            if (options.Decoder == DecoderPreference.Cuda && device is null)
             {
-                device = FfmpegRuntime.CudaDeviceOrNull(out _);
+                throw new NativeDependencyException($"--decoder cuda was asked for, but the {why}. Use --decoder auto or cpu on machines without an NVIDIA GPU.");
             }
-            else if (options.Decoder == DecoderPreference.Cuda)
+
+            if (!codecSupported)
             {
-                throw new VideoDataException(FailureClass.Decode, $"{input.InputName}: --decoder cuda cannot be used: {detail["no: ".Length..]} (decode)");
-            }
-            else
-            {
-                statistics.FallbackReason = $"decoding on the CPU: {detail["no: ".Length..]}";
+                if (options.Decoder == DecoderPreference.Cuda)
+                {
+                    throw new VideoDataException(FailureClass.Decode, $"{input.InputName}: --decoder cuda cannot be used: {why} (decode)");
+                }
+
+                statistics.FallbackReason = $"decoding on the CPU: {why}";
+                device = null;
             }
         }
 

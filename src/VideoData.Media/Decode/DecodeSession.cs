@@ -211,12 +211,14 @@ internal sealed unsafe class DecodeSession
             received++;
             _statistics.FramesDecoded++;
             Touch();
-            codec.Download(frame, _inputName);
-            if (codec.UsesCuda && frame->format != Interop.AvUtil.PixelFormatCuda && _statistics.FramesDecoded == 1 && frame->hw_frames_ctx is null)
+            if (codec.UsesCuda && _statistics.FramesDecoded == 1 && frame->format != Interop.AvUtil.PixelFormatCuda)
             {
+                // libavcodec drops the hwaccel itself when NVDEC refuses the stream at setup.
                 _statistics.Decoder = "cpu";
                 _statistics.FallbackReason ??= "NVDEC did not accept this stream (codec profile or size); libavcodec decoded it on the CPU";
             }
+
+            codec.Download(frame, _inputName);
 
             if (frame->decode_error_flags != 0 || (frame->flags & Interop.AvUtil.FrameFlagCorrupt) != 0)
             {
