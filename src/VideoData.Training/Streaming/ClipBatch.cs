@@ -5,12 +5,17 @@ namespace VideoData.Training.Streaming;
 
 /// <summary>
 /// One batch of clips as the trainer consumes it, already on the target device. <c>N</c> = videos × clips
-/// per video. The batch owns its tensors; dispose it when the step is done.
+/// per video. The batch owns its tensors; dispose it when the step is done. On the CPU the tensors are views
+/// of buffers the streamer reuses for later batches: they (and views of them) are valid until the batch is
+/// disposed — clone anything that must outlive it.
 /// </summary>
 public sealed class ClipBatch : IDisposable
 {
-    internal ClipBatch(int epoch, int step, Tensor caps, Tensor cmasks, Tensor vfeats, Tensor vmasks, string[] videoIds, ClipSpan[] spans)
+    private Action? _release;
+
+    internal ClipBatch(int epoch, int step, Tensor caps, Tensor cmasks, Tensor vfeats, Tensor vmasks, string[] videoIds, ClipSpan[] spans, Action? release = null)
     {
+        _release = release;
         Epoch = epoch;
         Step = step;
         Caps = caps;
@@ -55,5 +60,6 @@ public sealed class ClipBatch : IDisposable
         Cmasks.Dispose();
         Vfeats.Dispose();
         Vmasks.Dispose();
+        Interlocked.Exchange(ref _release, null)?.Invoke();
     }
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Training-feed benchmark (issue 9).
+# 1. Batch streamer: batches per second for reference-size batches (BATCH_VIDEOS x CLIPS = 32 x 16 = 512 clips,
+#    [512, 32, 512] float features) from a local set of feature shards, ours (BatchStreamer over
+#    FeatureShardVideoStore, TrainBench) vs the reference-style Python loader (infra/bench/train_loader.py: per-shard
+#    numpy arrays + a PyTorch DataLoader with WORKERS worker processes, Debian python3-torch), same machine, same
+#    videos, same clip sampling, same batch shapes. Epoch 0 of ours reads the Parquet shards cold (its read
+#    amplification, bytes read / shard bytes, is printed); epoch 1 is served from the cache. The peer reads
+#    memory-mapped .npy files, which the page cache holds after the first pass. Ratio > 1: ours is faster.
+# 2. The tiny trainer on the CPU (pipelines/videoclip-tiny.json): data-wait share of step time.
+#   infra/bench/train.sh [VIDEOS] [EPOCHS] [ASSEMBLERS] [WORKERS]     (defaults 640, 2, 2, 2)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+videos="${1:-640}"
+epochs="${2:-2}"
+assemblers="${3:-2}"
+workers="${4:-2}"
+batch_videos=32
+clips=16
+work="${BENCH_DIR:-$(mktemp -d /tmp/videodata-train-bench.XXXXXX)}"
+
+missing=()
+for p in python3-torch python3-numpy libopenblas0-pthread; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[bench] installing the baseline: ${missing[*]}"
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "[bench] building the bench driver (Release)"
+dotnet build infra/bench/TrainBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+bench=(dotnet "$root/infra/bench/TrainBench/bin/Release/net10.0/TrainBench.dll")
+
+if [[ ! -d "$work/shards" ]]; then
+  echo "[bench] writing $videos synthetic videos (60-600 s, 512-d) as feature shards and as .npy for the peer in $work"
+  "${bench[@]}" corpus "$work" "$videos" 60 600 256
+fi
+sync
+
+echo "[bench] ours: BatchStreamer, $assemblers assemblers, prefetch 4, $epochs epochs of ${batch_videos}x${clips}-clip batches"
+ours="$("${bench[@]}" stream "$work" "$epochs" "$batch_videos" "$clips" "$assemblers" 4 | tee /dev/stderr | grep '^RESULT')"
+echo "[bench] peer: reference-style numpy + DataLoader, $workers workers"
+peer="$(/usr/bin/python3 infra/bench/train_loader.py "$work/numpy" "$epochs" "$batch_videos" "$clips" "$workers" | tee /dev/stderr | grep '^RESULT')"
+
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+for e in $(seq 0 $((epochs - 1))); do
+  o="$(grep "epoch=$e " <<<"$ours" | field batches_per_s)"
+  p="$(grep "epoch=$e " <<<"$peer" | field batches_per_s)"
+  awk -v e="$e" -v o="$o" -v p="$p" 'BEGIN { printf "[bench] epoch %d: ours %.2f batches/s, peer %.2f batches/s, ratio %.2fx\n", e, o, p, o / p }'
+done
+read_bytes="$(grep "epoch=0 " <<<"$ours" | field bytes_read)"
+shard_bytes="$(grep "epoch=0 " <<<"$ours" | field shard_bytes)"
+awk -v r="$read_bytes" -v s="$shard_bytes" 'BEGIN { printf "[bench] cold epoch read amplification (bytes read / shard bytes, every video used once): %.3f\n", r / s }'
+
+echo "[bench] tiny trainer on the CPU (pipelines/videoclip-tiny.json)"
+"${bench[@]}" tiny pipelines/videoclip-tiny.json "$work/tiny" | tee /dev/stderr | grep '^RESULT' \
+  | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "[bench] tiny trainer: %d steps, data wait %.2f%% of step time\n", v["steps"], 100 * v["wait_share"] }'
+[[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"
