@@ -142,6 +142,41 @@ public sealed class FeatureShardTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_ShardWithoutIndexMetadata_BuildsTheIndexFromTheIdColumn()
+    {
+        // A shard written by another tool with the same layout but no videodata.index entry.
+        var path = Path.Combine(_dir, "no-index.parquet");
+        var records = SampleRecords();
+        await using (var stream = File.Create(path))
+        {
+            var metadata = new Dictionary<string, string> { [FeatureShardFormat.FormatKey] = FeatureShardFormat.FormatVersion };
+            for (var g = 0; g < 2; g++)
+            {
+                stream.Position = 0;
+                var rows = records.Skip(g * 3).Take(3).Select(r => new ShardRow
+                {
+                    VideoId = r.VideoId,
+                    Duration = r.Duration,
+                    Seconds = r.Seconds,
+                    Dim = r.Dim,
+                    Features = r.Features,
+                    Mixed5cDim = r.Mixed5cDim,
+                    Mixed5c = r.Mixed5c ?? [],
+                    Captions = r.Captions.Select(c => new ShardCaption { Start = c.Start, End = c.End, Text = c.Text, TokenIds = c.TokenIds }).ToList(),
+                }).ToList();
+                await Parquet.Serialization.ParquetSerializer.SerializeAsync(rows, stream, new Parquet.ParquetOptions { Append = g > 0 }, metadata);
+            }
+        }
+
+        await using var reader = await FeatureShardReader.OpenAsync(path);
+
+        Assert.False(reader.Metadata.ContainsKey(FeatureShardFormat.IndexKey));
+        Assert.Equal(2, reader.RowGroupCount);
+        Assert.Equal(records.Select(r => r.VideoId), reader.VideoIds);
+        AssertRecordEqual(records[4], await reader.ReadVideoAsync("vid-e"));
+    }
+
+    [Fact]
     public async Task Write_NoVideos_GivesAReadableEmptyShard()
     {
         var path = await WriteAsync([], new FeatureShardWriterOptions());
