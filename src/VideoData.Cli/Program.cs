@@ -14,6 +14,7 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     InspectCommand.Create(),
     TrainCommand.Create(),
     CaptionsCommand.Create(),
+    ClusterCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

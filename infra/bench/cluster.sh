@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Clustering benchmark (issue 10): exact k-nearest-neighbour search for clustered batches, ours (TorchSharp
+# tiled products + running top-k, ExactNearestNeighbours via infra/bench/ClusterBench) vs FAISS (Debian
+# python3-faiss on OpenBLAS, infra/bench/cluster_faiss.py) on the same vectors and queries, the same thread
+# count: IndexFlatL2 (exact) and IndexIVFFlat(512) as the reference uses it (train + add + search, nprobe 1).
+# N standard-normal vectors of dimension D, N/32 queries drawn without replacement, K neighbours besides the
+# query. Prints the time ratios (> 1: ours is faster) and recall@K against a float64 ground truth.
+#   infra/bench/cluster.sh [N] [D] [K] [THREADS]     (defaults 200000, 768, 64, 2)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+n="${1:-200000}"
+d="${2:-768}"
+k="${3:-64}"
+threads="${4:-2}"
+work="${BENCH_DIR:-$(mktemp -d /tmp/videodata-cluster-bench.XXXXXX)}"
+
+# Without OpenBLAS the peer runs on Debian's reference BLAS, ~10x slower, and every ratio would flatter us.
+missing=()
+for p in python3-faiss python3-numpy libopenblas0-pthread; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[bench] installing the baseline: ${missing[*]}"
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+blas="$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')"
+echo "[bench] peer BLAS: ${blas:-unknown}"
+export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+
+echo "[bench] building the bench driver (Release)"
+dotnet build infra/bench/ClusterBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+bench=(dotnet "$root/infra/bench/ClusterBench/bin/Release/net10.0/ClusterBench.dll")
+
+if [[ ! -f "$work/vectors.f32" ]]; then
+  echo "[bench] writing $n x $d float32 vectors and $((n / 32)) query rows to $work"
+  /usr/bin/python3 infra/bench/cluster_faiss.py gen "$work/vectors.f32" "$work/queries.i32" "$n" "$d" 7 >/dev/null
+fi
+
+echo "[bench] ours: ExactNearestNeighbours, $threads threads, k $k"
+ours="$("${bench[@]}" search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32" | tee /dev/stderr | grep '^RESULT')"
+echo "[bench] peer: FAISS IndexFlatL2 and IndexIVFFlat(512), $threads threads, k $((k + 1)) with the query dropped"
+peer="$(/usr/bin/python3 infra/bench/cluster_faiss.py search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32" | tee /dev/stderr | grep '^RESULT')"
+
+field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p"; }
+o="$(field search_s <<<"$ours")"
+g="$(field gemm_only_s <<<"$ours")"
+f="$(field faiss_flat_s <<<"$peer")"
+i="$(field faiss_ivf_s <<<"$peer")"
+awk -v o="$o" -v g="$g" -v f="$f" -v i="$i" -v n="$n" -v d="$d" -v q="$((n / 32))" 'BEGIN {
+  printf "[bench] N %d, d %d, %d queries: ours %.2f s (%.1f GFLOP/s; its bare matrix products %.2f s), FAISS IndexFlatL2 %.2f s, IndexIVFFlat(512) %.2f s\n", n, d, q, o, 2 * q * n * d / o / 1e9, g, f, i
+  printf "[bench] ratio vs IndexFlatL2 (flat time / ours): %.2fx; vs IndexIVFFlat(512) train+add+search: %.2fx; top-k overhead over bare products: %.0f%%\n", f / o, i / o, (o / g - 1) * 100
+}'
+echo "[bench] recall@$k vs float64 truth ($(field truth_queries <<<"$peer") queries): ours $(field recall_ours <<<"$peer"), IndexFlatL2 $(field recall_flat <<<"$peer"), IndexIVFFlat(512) $(field recall_ivf <<<"$peer"); ours vs IndexFlatL2 on all queries: $(field ours_vs_flat_all <<<"$peer")"
