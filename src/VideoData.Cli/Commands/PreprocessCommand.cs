@@ -5,6 +5,7 @@ using Spectre.Console;
 using VideoData.Cli.Progress;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Run;
+using VideoData.Storage.Manifests;
 using VideoData.Storage.Sharding;
 
 namespace VideoData.Cli.Commands;
@@ -63,7 +64,7 @@ internal static class PreprocessCommand
             Console.Error.WriteLine("videodata preprocess: stopped; nothing partial was published. Run the same command again to resume.");
             return 130;
         }
-        catch (Exception ex) when (ex is PipelineDefinitionException or NotSupportedException or FormatException or InvalidDataException or IOException or ArgumentException)
+        catch (Exception ex) when (ex is PipelineDefinitionException or ManifestException or NotSupportedException or FormatException or InvalidDataException or IOException or ArgumentException or VideoData.Core.Failures.VideoDataException)
         {
             Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
             return 1;

@@ -1,0 +1,105 @@
+using System.Globalization;
+using VideoData.Testing;
+using VideoData.Testing.Videos;
+
+namespace VideoData.Pipeline.Tests.Run;
+
+/// <summary>A long video passes through with memory bounded by the channels, not by the video's length.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class MemoryBoundTests : IDisposable
+{
+    private const int Fps = 4;
+    private const int Size = 80;
+    private const int Minutes = 20;
+    private readonly string _dir = Directory.CreateTempSubdirectory("videodata-memory-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Preprocess_TwentyMinuteVideo_PeakMemoryFarBelowItsFrames()
+    {
+        var video = TestVideos.Generate("twenty_minutes_160x120_10fps.mp4",
+            "-f", "lavfi", "-i", $"testsrc2=size=160x120:rate=10:duration={Minutes * 60}", "-c:v", "libx264", "-preset", "ultrafast", "-g", "300", "-pix_fmt", "yuv420p");
+        var manifest = Path.Combine(_dir, "manifest.csv");
+        await File.WriteAllTextAsync(manifest, $"video_id,uri\nlong_video_01,{Path.GetFileName(video)}\n");
+        var output = Path.Combine(_dir, "out");
+
+        const int decodedSecondsCapacity = 8;
+        // A small gen0 budget keeps garbage from hiding in the resident size; it changes nothing the pipeline holds.
+        using var process = VideoDataCli.Start(new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x400000" },
+        [
+            "preprocess", "--manifest", manifest, "--output", output, "--progress", "json", "--set", $"source_root={Path.GetDirectoryName(video)}",
+            "--set", $"decode.fps={Fps}", "--set", $"decode.size={Size}", "--set", "decode.decoder=cpu", "--set", "decode.threads=1",
+            "--set", "encoder.seconds_per_batch=16", "--set", "stages.decode_parallelism=1",
+            "--set", $"stages.decoded_seconds_capacity={decodedSecondsCapacity}", "--set", "decode.timeout_seconds=120",
+        ]);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var encoderBusy = 0;
+        var log = new System.Text.StringBuilder();
+        var stdout = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                log.AppendLine(line);
+                // The first progress record after a batch went through the encoder: libtorch's buffers exist by now.
+                if (line.Contains("\"event\":\"progress\"", StringComparison.Ordinal) && !line.Contains("\"encode_seconds\":0,", StringComparison.Ordinal))
+                {
+                    Interlocked.Exchange(ref encoderBusy, 1);
+                }
+            }
+
+            return log.ToString();
+        });
+
+        // Resident memory sampled while it runs: the level once the encoder is busy, and the peak after that.
+        long? settled = null;
+        long peak = 0;
+        var samples = 0;
+        while (!process.HasExited)
+        {
+            if (ResidentBytes(process.Id) is { } rss)
+            {
+                samples++;
+                if (settled is null && Volatile.Read(ref encoderBusy) == 1)
+                {
+                    settled = rss;
+                }
+
+                if (settled is not null)
+                {
+                    peak = Math.Max(peak, rss);
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, await stderr + await stdout);
+        var records = await PipelineCorpus.ReadShardsAsync(Path.Combine(output, "shards"));
+        Assert.Equal(Minutes * 60, Assert.Single(records.Values).Seconds);
+
+        // What holding the video's frames would take, against what the channels allow in flight: the per-video
+        // channel plus one encoder batch plus the chunk being decoded, with generous room for allocator noise.
+        var chunkBytes = (long)Fps * Size * Size * 3;
+        var allFrames = Minutes * 60 * chunkBytes;
+        var channelBound = (decodedSecondsCapacity + 16 + 2) * chunkBytes;
+        Assert.True(settled is not null, $"no progress seen in {samples} samples");
+        var growth = peak - settled!.Value;
+        Assert.True(growth < allFrames / 3, string.Create(CultureInfo.InvariantCulture,
+            $"memory grew by {growth / 1e6:F1} MB after the encoder started; the video's frames are {allFrames / 1e6:F1} MB and the channels hold at most {channelBound / 1e6:F1} MB"));
+    }
+
+    private static long? ResidentBytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}
