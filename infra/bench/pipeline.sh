@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# End-to-end preprocessing benchmark on a generated corpus, side by side on the same machine and input:
+#   (a) pipeline efficiency: our end-to-end video-seconds/s ÷ the encoder alone (FeaturesBench, same batch and
+#       threads, synthetic frames) — the encoder is the slowest stage on a CPU;        target >= 0.9
+#   (b) ours vs the reference-style sequential extractor (infra/bench/pipeline_sequential.py: ffmpeg CLI decodes
+#       a whole video into memory, then S3D-G in PyTorch encodes it), same weights, batch and threads;
+#       target >= 1.5x, with far lower peak memory.
+#   infra/bench/pipeline.sh [VIDEOS] [SECONDS_PER_VIDEO] [BATCH]      (defaults 6, 20, 8)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+videos="${1:-6}"
+seconds="${2:-20}"
+batch="${3:-8}"
+threads="$(nproc)"
+weights="${S3D_WEIGHTS:-$root/../shared/testdata/s3d/s3d_weights.pth}"
+[[ -f "$weights" ]] || { echo "[bench] weights not found: $weights (set S3D_WEIGHTS)" >&2; exit 1; }
+
+missing=()
+for p in python3-torch libopenblas0-pthread time ffmpeg; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[bench] installing: ${missing[*]}"
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+work="$(mktemp -d /tmp/videodata-bench-pipeline.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+echo "[bench] generating $videos videos of ${seconds}s (640x360, 30 fps, H.264) in $work"
+mkdir -p "$work/corpus/videos"
+echo "video_id,uri" > "$work/corpus/manifest.csv"
+for ((i = 0; i < videos; i++)); do
+  ffmpeg -v error -f lavfi -i "testsrc2=size=640x360:rate=30:duration=$seconds" -c:v libx264 -preset veryfast -pix_fmt yuv420p "$work/corpus/videos/bench$i.mp4"
+  echo "bench$i,videos/bench$i.mp4" >> "$work/corpus/manifest.csv"
+done
+
+echo "[bench] building (Release)"
+dotnet build src/VideoData.Cli -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build infra/bench/FeaturesBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+cli="$root/src/VideoData.Cli/bin/Release/net10.0/videodata"
+
+echo "[bench] encoder alone (FeaturesBench)"
+alone="$(dotnet infra/bench/FeaturesBench/bin/Release/net10.0/FeaturesBench.dll "$weights" 32 "$batch" "$threads" cpu)"
+echo "  $alone"
+alone_rate="$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$alone")"
+
+echo "[bench] ours: videodata preprocess"
+/usr/bin/time -v -o "$work/ours.time" "$cli" preprocess --manifest "$work/corpus/manifest.csv" --output "$work/out" \
+  --weights "$weights" --progress json --set "encoder.seconds_per_batch=$batch" --set decode.decoder=cpu \
+  --set decode.threads=1 --set stages.decode_parallelism=2 > "$work/ours.log"
+ours_wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/ours.time")"
+ours_rss="$(awk -F': ' '/Maximum resident/ {print int($2 / 1024)}' "$work/ours.time")"
+ours_seconds="$(grep '"event":"summary"' "$work/ours.log" | sed -n 's/.*"seconds_encoded":\([0-9]*\).*/\1/p')"
+ours_rate="$(awk -v s="$ours_seconds" -v w="$ours_wall" 'BEGIN { printf "%.4f", s / w }')"
+echo "  ours seconds=$ours_seconds wall=$ours_wall rate=$ours_rate peak_rss_mb=$ours_rss"
+
+echo "[bench] baseline: sequential ffmpeg CLI + PyTorch S3D-G"
+base="$(/usr/bin/python3 infra/bench/pipeline_sequential.py "$work/corpus/manifest.csv" "$weights" "$batch" "$threads")"
+echo "  $base"
+base_rate="$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$base")"
+base_rss="$(sed -n 's/.* peak_rss_mb=\([0-9]*\).*/\1/p' <<<"$base")"
+
+echo
+echo "Preprocess, $videos x ${seconds}s 640x360 H.264, batch $batch, $threads thread(s) (process wall time, including start-up):"
+awk -v o="$ours_rate" -v a="$alone_rate" 'BEGIN { printf "  (a) pipeline efficiency  ours %.3f / encoder alone %.3f video-s/s = %.3f  (target >= 0.9)\n", o, a, o / a }'
+awk -v o="$ours_rate" -v b="$base_rate" 'BEGIN { printf "  (b) vs sequential        ours %.3f / baseline %.3f video-s/s = %.3f  (target >= 1.5)\n", o, b, o / b }'
+echo "      peak memory          ours ${ours_rss} MB, baseline ${base_rss} MB"
