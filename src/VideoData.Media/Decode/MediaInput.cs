@@ -86,10 +86,26 @@ internal sealed unsafe class MediaInput : IDisposable
             format->interrupt_callback.opaque = (void*)GCHandle.ToIntPtr(abortHandle);
             var name = System.Text.Encoding.UTF8.GetBytes(inputName + "\0");
             int result;
-            fixed (byte* url = name)
+            void* dictionary = null;
+            try
             {
-                // On failure avformat_open_input frees the context and nulls the pointer.
-                result = Interop.AvFormat.OpenInput(&format, url, null, null);
+                // Inputs are untrusted: a playlist-like container (HLS, DASH, concat) must not make
+                // FFmpeg open other files or URLs. The input itself comes through our AVIO context,
+                // so no protocol is needed at all.
+                fixed (byte* key = "protocol_whitelist\0"u8, value = "none\0"u8)
+                {
+                    FfmpegException.Check(Interop.AvUtil.DictSet(&dictionary, key, value, 0), FailureClass.Probe, inputName, "av_dict_set");
+                }
+
+                fixed (byte* url = name)
+                {
+                    // On failure avformat_open_input frees the context and nulls the pointer.
+                    result = Interop.AvFormat.OpenInput(&format, url, null, &dictionary);
+                }
+            }
+            finally
+            {
+                Interop.AvUtil.DictFree(&dictionary);
             }
 
             abort.ThrowIfAborted();

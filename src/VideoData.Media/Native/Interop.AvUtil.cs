@@ -40,6 +40,12 @@ internal static unsafe partial class Interop
         [LibraryImport(Libraries.AvUtil, EntryPoint = "av_log_set_level")]
         internal static partial void LogSetLevel(int level);
 
+        [LibraryImport(Libraries.AvUtil, EntryPoint = "av_dict_set")]
+        internal static partial int DictSet(void** dictionary, byte* key, byte* value, int flags);
+
+        [LibraryImport(Libraries.AvUtil, EntryPoint = "av_dict_free")]
+        internal static partial void DictFree(void** dictionary);
+
         [LibraryImport(Libraries.AvUtil, EntryPoint = "av_malloc")]
         internal static partial void* Malloc(nuint size);
 

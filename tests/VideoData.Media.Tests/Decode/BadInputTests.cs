@@ -83,6 +83,21 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Decode_PlaylistPointingAtOtherFiles_DoesNotOpenThem()
+    {
+        // An HLS playlist whose segment is a real MPEG-TS video on this machine: FFmpeg must not
+        // follow it (the ffmpeg CLI, which allows the file protocol, decodes it).
+        var segment = TestVideos.Generate("segment.ts", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=1", "-c:v", "libx264", "-preset", "veryfast", "-f", "mpegts");
+        var playlist = $"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n{segment}\n#EXT-X-ENDLIST\n";
+        var path = TestVideos.WriteFile("playlist.m3u8", Encoding.UTF8.GetBytes(playlist));
+
+        var failure = await Assert.ThrowsAnyAsync<VideoDataException>(() => DrainAsync(VideoDecoder.DecodeAsync(path, Options)));
+
+        Assert.Equal(FailureClass.Probe, failure.FailureClass);
+        Assert.NotEmpty(FfmpegCli.Run("-i", path, "-vf", "scale=16:16", "-pix_fmt", "gray", "-f", "rawvideo", "-"));
+    }
+
+    [Fact]
     public async Task Decode_MissingFile_IsFetchFailure()
     {
         var path = Path.Combine(TestVideos.Folder, "does-not-exist.mp4");
