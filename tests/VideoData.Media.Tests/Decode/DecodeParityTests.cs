@@ -75,6 +75,30 @@ public sealed class DecodeParityTests
         Assert.False(frames.AsSpan(0, FrameBytes).SequenceEqual(frames.AsSpan(13 * FrameBytes, FrameBytes)), "frame 13 should show the second video frame");
     }
 
+    [Fact]
+    public async Task Decode_SlowConsumer_DecoderDoesNotRunAhead()
+    {
+        // Memory is bounded by the channel, not the video length: with the consumer holding the
+        // first chunk, at most the channel's two chunks and the one being filled get decoded.
+        var path = TestVideos.Generate("eight_seconds_96x64.mp4", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=8", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p");
+        var statistics = new DecodeStatistics();
+        var chunks = 0;
+        await foreach (var chunk in VideoDecoder.DecodeAsync(path, new DecodeOptions { Decoder = DecoderPreference.Cpu }, statistics))
+        {
+            using (chunk)
+            {
+                if (chunks++ == 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1));
+                    Assert.InRange(statistics.FramesOutput, 30, 4 * 30);
+                }
+            }
+        }
+
+        Assert.Equal(8, chunks);
+        Assert.Equal(240, statistics.FramesOutput);
+    }
+
     private static async Task AssertParityAsync(string path, DecodeOptions options)
     {
         var expected = FfmpegCli.ReferenceFrames(path, options.Fps, options.Size);
