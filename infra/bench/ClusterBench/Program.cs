@@ -60,8 +60,9 @@ using (var output = File.Create(args[7]))
     output.Write(MemoryMarshal.AsBytes(result.AsSpan()));
 }
 
-// The floor: the same products, tile by tile, without selecting anything.
-var qt = Math.Min(queries.Length, queryTile ?? 1024);
+// The floor: the same products, tile by tile and worker by worker as the search does them (one libtorch thread
+// per worker), without selecting anything.
+var qt = Math.Min(queries.Length, queryTile ?? 256);
 var dt = Math.Min(n, databaseTile ?? 1024);
 var queryData = new float[(long)queries.Length * d];
 for (var q = 0; q < queries.Length; q++)
@@ -69,24 +70,40 @@ for (var q = 0; q < queries.Length; q++)
     embeddings.Vector(queries[q]).CopyTo(queryData.AsSpan(q * d, d));
 }
 
+var queryTiles = (queries.Length + qt - 1) / qt;
+var tiles = new System.Collections.Concurrent.ConcurrentBag<Tensor>();
+torch.set_num_threads(1);
 clock.Restart();
 using (var scope = torch.NewDisposeScope())
 {
     var queryTensor = torch.tensor(queryData, [queries.Length, d]);
-    var tile = torch.empty(qt, dt);
     for (var start = 0; start < n; start += dt)
     {
         using var block = torch.NewDisposeScope();
         var rows = Math.Min(dt, n - start);
         var database = torch.frombuffer(vectors, ScalarType.Float32, (long)rows * d, (long)start * d).view(rows, d).t();
-        for (var q = 0; q < queries.Length; q += qt)
+        Parallel.For(0, queryTiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
+            if (!tiles.TryTake(out var tile))
+            {
+                tile = torch.empty(qt, dt);
+                tile.DetachFromDisposeScope();
+            }
+
+            var q = t * qt;
             var count = Math.Min(qt, queries.Length - q);
-            tile.narrow(0, 0, count).narrow(1, 0, rows).addmm_(queryTensor.narrow(0, q, count), database, 0f, -2f);
-        }
+            using (var view = tile.narrow(0, 0, count).narrow(1, 0, rows))
+            using (var part = queryTensor.narrow(0, q, count))
+            {
+                view.addmm_(part, database, 0f, -2f);
+            }
+
+            tiles.Add(tile);
+        });
     }
 }
 
+torch.set_num_threads(threads);
 var gemmSeconds = clock.Elapsed.TotalSeconds;
 var flops = 2.0 * queries.Length * n * d;
 Console.WriteLine(string.Create(

@@ -26,6 +26,13 @@ internal sealed class DeviceTopK : ITopKSelector
         _rows = torch.full(queries.Length, k, long.MaxValue, ScalarType.Int64, device);
     }
 
+    /// <summary>Device tiles are queued on one stream anyway; they are fed one after another.</summary>
+    public bool ConcurrentQueryTiles => false;
+
+    public void BeginDatabaseTile(Tensor bias)
+    {
+    }
+
     public void Accept(Tensor queries, Tensor transposed, Tensor bias, float alpha, int queryStart, int databaseStart, CancellationToken cancellationToken)
     {
         var queryRows = (int)queries.shape[0];

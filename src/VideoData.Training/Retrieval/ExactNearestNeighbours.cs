@@ -62,11 +62,13 @@ public static class ExactNearestNeighbours
 
         var device = options.ParseDevice();
         var strategy = options.Strategy ?? (device.type == DeviceType.CPU ? TopKStrategy.HostHeaps : TopKStrategy.DeviceSort);
-        var plan = TilePlan.Choose(options, strategy, embeddings.Count, queries.Length, embeddings.Dimension);
         if (options.Threads is { } threads)
         {
             torch.set_num_threads(threads);
         }
+
+        var workers = strategy == TopKStrategy.HostHeaps ? torch.get_num_threads() : 1;
+        var plan = TilePlan.Choose(options, strategy, embeddings.Count, queries.Length, embeddings.Dimension, workers);
 
         if (device.type == DeviceType.CUDA)
         {
@@ -74,7 +76,7 @@ public static class ExactNearestNeighbours
             torch.backends.cuda.matmul.allow_tf32 = false;
         }
 
-        var search = new TiledSearch(embeddings, queries, options, device, strategy, plan);
+        var search = new TiledSearch(embeddings, queries, options, device, strategy, plan, workers);
         return search.Run(cancellationToken);
     }
 
@@ -101,9 +103,11 @@ internal sealed class TiledSearch
     private readonly Device _device;
     private readonly TopKStrategy _strategy;
     private readonly TilePlan _plan;
+    private readonly int _workers;
 
-    internal TiledSearch(VideoEmbeddings embeddings, int[] queries, NearestNeighbourOptions options, Device device, TopKStrategy strategy, TilePlan plan)
+    internal TiledSearch(VideoEmbeddings embeddings, int[] queries, NearestNeighbourOptions options, Device device, TopKStrategy strategy, TilePlan plan, int workers)
     {
+        _workers = workers;
         _embeddings = embeddings;
         _queries = queries;
         _options = options;
@@ -137,33 +141,58 @@ internal sealed class TiledSearch
         var queryNorms = cosine ? null : queries.mul(queries).sum(1).cpu().data<float>().ToArray();
 
         ITopKSelector selector = _strategy == TopKStrategy.HostHeaps
-            ? new HostTopK(_queries, k, _plan, _options.Threads ?? torch.get_num_threads())
+            ? new HostTopK(_queries, k, _plan)
             : new DeviceTopK(_queries, k, _device);
-        for (var start = 0; start < n; start += _plan.DatabaseRows)
+        var queryTiles = (_queries.Length + _plan.QueryRows - 1) / _plan.QueryRows;
+        var workers = selector.ConcurrentQueryTiles ? _workers : 1;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken };
+        var libtorchThreads = torch.get_num_threads();
+        if (workers > 1)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var rows = Math.Min(_plan.DatabaseRows, n - start);
-            using var block = torch.NewDisposeScope();
+            // Each worker multiplies its own query tile on one libtorch thread and scans it at once. Sharing
+            // libtorch's pool instead leaves its OpenMP threads spinning after every product, competing with
+            // the scan for the same cores (measured: up to 2.5x slower on 2 cores).
+            torch.set_num_threads(1);
+        }
 
-            // On the CPU the tile is a view of the embeddings' own array: no copy.
-            var database = torch.frombuffer(_embeddings.VectorArray, ScalarType.Float32, (long)rows * d, (long)start * d).view(rows, d);
-            if (_device.type != DeviceType.CPU)
+        try
+        {
+            for (var start = 0; start < n; start += _plan.DatabaseRows)
             {
-                database = database.to(_device);
+                cancellationToken.ThrowIfCancellationRequested();
+                var rows = Math.Min(_plan.DatabaseRows, n - start);
+                using var block = torch.NewDisposeScope();
+
+                // On the CPU the tile is a view of the embeddings' own array: no copy.
+                var database = torch.frombuffer(_embeddings.VectorArray, ScalarType.Float32, (long)rows * d, (long)start * d).view(rows, d);
+                if (_device.type != DeviceType.CPU)
+                {
+                    database = database.to(_device);
+                }
+
+                if (cosine)
+                {
+                    database = Normalize(database);
+                }
+
+                var bias = cosine ? torch.zeros(rows, device: _device) : database.mul(database).sum(1);
+                var transposed = database.t();
+                selector.BeginDatabaseTile(bias);
+                var tileStart = start;
+                Parallel.For(0, queryTiles, parallel, t =>
+                {
+                    var q = t * _plan.QueryRows;
+                    var queryRows = Math.Min(_plan.QueryRows, _queries.Length - q);
+                    using var tile = torch.NewDisposeScope();
+                    selector.Accept(queries.narrow(0, q, queryRows), transposed, bias, alpha, q, tileStart, cancellationToken);
+                });
             }
-
-            if (cosine)
+        }
+        finally
+        {
+            if (workers > 1)
             {
-                database = Normalize(database);
-            }
-
-            var bias = cosine ? torch.zeros(rows, device: _device) : database.mul(database).sum(1);
-            var transposed = database.t();
-            for (var q = 0; q < _queries.Length; q += _plan.QueryRows)
-            {
-                var queryRows = Math.Min(_plan.QueryRows, _queries.Length - q);
-                using var tile = torch.NewDisposeScope();
-                selector.Accept(queries.narrow(0, q, queryRows), transposed, bias, alpha, q, start, cancellationToken);
+                torch.set_num_threads(libtorchThreads);
             }
         }
 
@@ -187,6 +216,12 @@ internal sealed class TiledSearch
 /// <summary>Folds distance tiles into a running top-k per query.</summary>
 internal interface ITopKSelector
 {
+    /// <summary>Whether the query tiles of one database tile may be passed to <see cref="Accept"/> from several threads at once.</summary>
+    bool ConcurrentQueryTiles { get; }
+
+    /// <summary>Called once per database tile, before its query tiles, with the tile's bias (‖x‖² or 0 per row).</summary>
+    void BeginDatabaseTile(Tensor bias);
+
     /// <summary>
     /// Scores queries [<paramref name="queryStart"/>, +queries.shape[0]) against database rows
     /// [<paramref name="databaseStart"/>, +transposed.shape[1]) as bias + alpha·(queries × transposed) and

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,18 +20,17 @@ internal sealed class HostTopK : ITopKSelector
 {
     private readonly int[] _queries;
     private readonly int _k;
-    private readonly int _threads;
-    private readonly float[] _tile;
+    private readonly long _tileFloats;
+    private readonly ConcurrentBag<float[]> _tiles = [];
     private readonly float[] _bias;
     private readonly float[] _values;
     private readonly int[] _rows;
 
-    internal HostTopK(int[] queries, int k, TilePlan plan, int threads)
+    internal HostTopK(int[] queries, int k, TilePlan plan)
     {
         _queries = queries;
         _k = k;
-        _threads = Math.Max(1, threads);
-        _tile = new float[(long)plan.QueryRows * plan.DatabaseRows];
+        _tileFloats = (long)plan.QueryRows * plan.DatabaseRows;
         _bias = new float[plan.DatabaseRows];
         _values = new float[(long)queries.Length * k];
         _rows = new int[(long)queries.Length * k];
@@ -38,28 +38,38 @@ internal sealed class HostTopK : ITopKSelector
         Array.Fill(_rows, int.MaxValue);
     }
 
+    /// <summary>Query tiles of one database tile may be accepted concurrently: each has its own buffer and its own queries' heaps.</summary>
+    public bool ConcurrentQueryTiles => true;
+
+    public void BeginDatabaseTile(Tensor bias) =>
+        torch.frombuffer(_bias, ScalarType.Float32, bias.shape[0], 0).copy_(bias);
+
     public void Accept(Tensor queries, Tensor transposed, Tensor bias, float alpha, int queryStart, int databaseStart, CancellationToken cancellationToken)
     {
         var queryRows = (int)queries.shape[0];
         var databaseRows = (int)transposed.shape[1];
-        var tile = torch.frombuffer(_tile, ScalarType.Float32, (long)queryRows * databaseRows, 0).view(queryRows, databaseRows);
-        tile.addmm_(queries, transposed, 0f, alpha);
-        torch.frombuffer(_bias, ScalarType.Float32, databaseRows, 0).copy_(bias);
+        if (!_tiles.TryTake(out var buffer))
+        {
+            buffer = new float[_tileFloats];
+        }
 
-        var chunk = Math.Max(1, queryRows / (_threads * 8));
-        var chunks = (queryRows + chunk - 1) / chunk;
-        Parallel.For(
-            0,
-            chunks,
-            new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = cancellationToken },
-            c =>
+        try
+        {
+            using (var tile = torch.frombuffer(buffer, ScalarType.Float32, (long)queryRows * databaseRows, 0))
             {
-                var end = Math.Min(queryRows, (c + 1) * chunk);
-                for (var r = c * chunk; r < end; r++)
-                {
-                    Scan(_tile.AsSpan(r * databaseRows, databaseRows), queryStart + r, databaseStart);
-                }
-            });
+                tile.view(queryRows, databaseRows).addmm_(queries, transposed, 0f, alpha);
+            }
+
+            // The scan runs on the thread that made the tile, while the tile is still in its core's cache.
+            for (var r = 0; r < queryRows; r++)
+            {
+                Scan(buffer.AsSpan(r * databaseRows, databaseRows), queryStart + r, databaseStart);
+            }
+        }
+        finally
+        {
+            _tiles.Add(buffer);
+        }
     }
 
     public (int[] Neighbours, float[] Scores) Finish()

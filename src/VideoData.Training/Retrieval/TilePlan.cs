@@ -9,10 +9,10 @@ namespace VideoData.Training.Retrieval;
 /// <param name="Bytes">The working set the plan needs, as counted by <see cref="BytesFor"/>.</param>
 internal sealed record TilePlan(int QueryRows, int DatabaseRows, long Bytes)
 {
-    // On the CPU the distance tile is scanned right after the product, so it should stay near the
-    // cache; these shapes keep the product efficient (measured: infra/bench/cluster.sh) while the
-    // tile (4 MiB) and the database block (12 MiB at 768-d) fit the L3 of a small server.
-    internal const int HostQueryRows = 1024;
+    // On the CPU each worker multiplies one query tile by the database tile and scans the result at once, so
+    // the distance tile (1 MiB) stays in the worker's L2 cache; enough query tiles (N/32/256) keep the workers
+    // balanced, and 1,024 × 768 database rows (3 MiB) are shared through L3. Measured: infra/bench/cluster.sh.
+    internal const int HostQueryRows = 256;
     internal const int HostDatabaseRows = 1024;
 
     // On a GPU larger tiles amortize kernel launches; the sort works on QueryRows × (K + DatabaseRows).
@@ -20,10 +20,11 @@ internal sealed record TilePlan(int QueryRows, int DatabaseRows, long Bytes)
     internal const int DeviceDatabaseRows = 32_768;
 
     /// <summary>The bytes a search with these tile sizes holds beyond the embeddings.</summary>
-    internal static long BytesFor(TopKStrategy strategy, int queries, int dimension, int k, int queryRows, int databaseRows)
+    internal static long BytesFor(TopKStrategy strategy, int queries, int dimension, int k, int queryRows, int databaseRows, int workers = 1)
     {
         var fixedBytes = FixedBytes(strategy, queries, dimension, k);
-        long tile = (long)queryRows * databaseRows * sizeof(float);
+        // Host workers each fill and scan a distance tile of their own.
+        long tile = (long)queryRows * databaseRows * sizeof(float) * (strategy == TopKStrategy.HostHeaps ? workers : 1);
         long block = 2L * databaseRows * dimension * sizeof(float) + (databaseRows * (long)sizeof(float));
         long selection = strategy == TopKStrategy.DeviceSort
             // cat(values, indices), the sorted copy and the permutation, the gathered result: 4 + 8 + 4 + 8 bytes per candidate.
@@ -42,12 +43,12 @@ internal sealed record TilePlan(int QueryRows, int DatabaseRows, long Bytes)
     /// Explicit tile sizes in <paramref name="options"/> are used as given and must fit.
     /// </summary>
     /// <exception cref="ArgumentException">The budget cannot hold even the smallest tile; the message names the option and the need.</exception>
-    internal static TilePlan Choose(NearestNeighbourOptions options, TopKStrategy strategy, int count, int queries, int dimension)
+    internal static TilePlan Choose(NearestNeighbourOptions options, TopKStrategy strategy, int count, int queries, int dimension, int workers = 1)
     {
         var k = options.K;
         var budget = options.MemoryBudgetBytes;
         var fixedBytes = FixedBytes(strategy, queries, dimension, k);
-        var minimum = BytesFor(strategy, queries, dimension, k, 1, Math.Min(count, 64));
+        var minimum = BytesFor(strategy, queries, dimension, k, 1, Math.Min(count, 64), workers);
         if (minimum > budget)
         {
             throw new ArgumentException(
@@ -61,7 +62,7 @@ internal sealed record TilePlan(int QueryRows, int DatabaseRows, long Bytes)
         var databaseRows = Math.Min(count, options.DatabaseTileRows ?? (device ? DeviceDatabaseRows : HostDatabaseRows));
         if (options.QueryTileRows is not null || options.DatabaseTileRows is not null)
         {
-            var bytes = BytesFor(strategy, queries, dimension, k, queryRows, databaseRows);
+            var bytes = BytesFor(strategy, queries, dimension, k, queryRows, databaseRows, workers);
             if (bytes > budget)
             {
                 throw new ArgumentException(
@@ -70,7 +71,7 @@ internal sealed record TilePlan(int QueryRows, int DatabaseRows, long Bytes)
             }
         }
 
-        while (BytesFor(strategy, queries, dimension, k, queryRows, databaseRows) > budget)
+        while (BytesFor(strategy, queries, dimension, k, queryRows, databaseRows, workers) > budget)
         {
             if (databaseRows > 64 && options.DatabaseTileRows is null)
             {
@@ -86,7 +87,7 @@ internal sealed record TilePlan(int QueryRows, int DatabaseRows, long Bytes)
             }
         }
 
-        return new TilePlan(queryRows, databaseRows, BytesFor(strategy, queries, dimension, k, queryRows, databaseRows));
+        return new TilePlan(queryRows, databaseRows, BytesFor(strategy, queries, dimension, k, queryRows, databaseRows, workers));
     }
 
     internal static string Describe(long bytes) => bytes switch
