@@ -12,10 +12,12 @@ internal static class CaptionTable
 {
     public const int RowGroupSize = 1024;
 
-    // Parquet.Net's stream pools otherwise keep up to 80 MB of free buffers alive after writing.
+    // Parquet.Net's stream pools otherwise keep up to 80 MB of free buffers alive after writing, and
+    // without sampling it hashes every value of every column to decide on dictionary encoding.
     private static readonly ParquetOptions Options = new()
     {
         RowGroupSize = RowGroupSize,
+        DictionaryEncodingSampleSize = 1024,
         MaximumSmallPoolFreeBytes = 1 << 20,
         MaximumLargePoolFreeBytes = 4 << 20,
     };
