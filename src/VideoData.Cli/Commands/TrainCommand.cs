@@ -108,7 +108,7 @@ internal static class TrainCommand
             var resolver = new BlobStoreResolver(new BlobStoreOptions());
             var (blobs, key) = resolver.Resolve(shards);
             var prefix = key.Length == 0 || key.EndsWith('/') ? key : key + "/";
-            var store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, new FeatureShardStoreOptions { FeatureDim = featureDim }, cancellationToken).ConfigureAwait(false);
+            var store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, new FeatureShardStoreOptions { FeatureDim = featureDim, CacheBytes = config.Data.CacheBytes, DiskCacheDirectory = config.Data.DiskCache }, cancellationToken).ConfigureAwait(false);
             var (train, heldOut) = VideoStoreSplit.Split(store, config.Data.HeldOutVideos);
             return (train, heldOut, new Owner(store, resolver));
         }

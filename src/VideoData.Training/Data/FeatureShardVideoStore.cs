@@ -18,6 +18,14 @@ public sealed record FeatureShardStoreOptions
     /// </summary>
     public long CacheBytes { get; init; } = 8L << 30;
 
+    /// <summary>
+    /// A local folder for videos that do not fit <see cref="CacheBytes"/>, or null for none. Such videos are
+    /// written there (raw float32 features and token ids) when their row group is read, and later reads
+    /// come from the local disk instead of the shards. The folder is this store's scratch space: files are
+    /// named by a hash of the video id and rewritten freely.
+    /// </summary>
+    public string? DiskCacheDirectory { get; init; }
+
     internal void Validate()
     {
         if (FeatureDim < 1)
@@ -39,7 +47,8 @@ public sealed record FeatureShardStoreOptions
 /// <param name="VideosServed">Calls to <c>GetAsync</c> answered.</param>
 /// <param name="CacheHits">Of those, answered from the cache.</param>
 /// <param name="CachedBytes">Bytes of decoded videos held in memory.</param>
-public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long RowGroupsRead, long VideosServed, long CacheHits, long CachedBytes);
+/// <param name="DiskHits">Videos answered from the local disk cache.</param>
+public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long RowGroupsRead, long VideosServed, long CacheHits, long CachedBytes, long DiskHits);
 
 /// <summary>
 /// Training's view of a set of feature shards (the Parquet files <c>videodata preprocess</c> writes) in a
@@ -60,6 +69,8 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
     private long _rowGroupsRead;
     private long _served;
     private long _hits;
+    private long _diskHits;
+    private readonly ConcurrentDictionary<string, string> _onDisk = new(StringComparer.Ordinal);
 
     private FeatureShardVideoStore(IBlobStore blobs, FeatureShardStoreOptions options, Shard[] shards, Dictionary<string, (int, int)> where, List<string> ids, long bytesReadAtOpen, long shardBytes)
     {
@@ -85,7 +96,8 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
         Interlocked.Read(ref _rowGroupsRead),
         Interlocked.Read(ref _served),
         Interlocked.Read(ref _hits),
-        Interlocked.Read(ref _cachedBytes));
+        Interlocked.Read(ref _cachedBytes),
+        Interlocked.Read(ref _diskHits));
 
     /// <summary>
     /// Opens every <c>.parquet</c> object under <paramref name="prefix"/> in <paramref name="blobs"/> (names
@@ -157,6 +169,12 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
             return cached;
         }
 
+        if (_onDisk.TryGetValue(videoId, out var file))
+        {
+            Interlocked.Increment(ref _diskHits);
+            return await DiskCache.ReadAsync(file, videoId, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!_where.TryGetValue(videoId, out var location))
         {
             throw new KeyNotFoundException($"Video '{videoId}' is in none of the {_shards.Length} feature shards.");
@@ -188,10 +206,14 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
                 if (Interlocked.Add(ref _cachedBytes, size) <= _options.CacheBytes)
                 {
                     _cache.TryAdd(record.VideoId, video);
+                    continue;
                 }
-                else
+
+                Interlocked.Add(ref _cachedBytes, -size);
+                if (_options.DiskCacheDirectory is { } folder && !_onDisk.ContainsKey(record.VideoId))
                 {
-                    Interlocked.Add(ref _cachedBytes, -size);
+                    var path = await DiskCache.WriteAsync(folder, video, cancellationToken).ConfigureAwait(false);
+                    _onDisk.TryAdd(record.VideoId, path);
                 }
             }
 

@@ -133,11 +133,22 @@ public sealed record TrainConfig
         /// <summary>Held-out videos taken from the shards for evaluation (the ids whose hash sorts first).</summary>
         public int HeldOutVideos { get; init; } = 1000;
 
+        /// <summary>Memory for decoded videos read from the shards (8 GiB); later epochs are served from it.</summary>
+        public long CacheBytes { get; init; } = 8L << 30;
+
+        /// <summary>Local folder for decoded videos beyond <see cref="CacheBytes"/>, or null for none.</summary>
+        public string? DiskCache { get; init; }
+
         /// <summary>The synthetic corpus used when no shards are given.</summary>
         public SyntheticSection Synthetic { get; init; } = new();
 
         internal void Validate()
         {
+            if (CacheBytes < 0)
+            {
+                throw new ArgumentException($"data.cache_bytes = {CacheBytes} must not be negative.", nameof(CacheBytes));
+            }
+
             if (HeldOutVideos < 0)
             {
                 throw new ArgumentException($"data.held_out_videos = {HeldOutVideos} must not be negative.", nameof(HeldOutVideos));

@@ -99,6 +99,38 @@ public sealed class FeatureShardVideoStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task GetAsync_OverTheMemoryBudget_ServesLaterReadsFromTheDiskCache()
+    {
+        var corpus = Corpus();
+        await SyntheticShards.WriteAsync(corpus, _dir, 45, new FeatureShardWriterOptions { Storage = FeatureStorage.Float32, VideosPerRowGroup = 5 });
+        var disk = Path.Combine(_dir, "cache");
+        await using var store = await OpenAsync(new FeatureShardStoreOptions { FeatureDim = 16, CacheBytes = 20_000, DiskCacheDirectory = disk });
+        foreach (var id in store.VideoIds)
+        {
+            await store.GetAsync(id);
+        }
+
+        var cold = store.Stats;
+        Assert.Equal(9, cold.RowGroupsRead);
+        Assert.True(cold.CachedBytes <= 20_000);
+        Assert.True(Directory.GetFiles(disk, "*.video").Length > 20, "videos beyond the memory budget go to the disk cache");
+
+        foreach (var id in store.VideoIds)
+        {
+            var video = await store.GetAsync(id);
+            var expected = corpus.Single(v => v.VideoId == id);
+            Assert.Equal(expected.Features, video.Features);
+            Assert.Equal(expected.Segments.SelectMany(s => s.TokenIds), video.Segments.SelectMany(s => s.TokenIds));
+            Assert.Equal(expected.Segments.Select(s => (s.Start, s.End)), video.Segments.Select(s => (s.Start, s.End)));
+        }
+
+        var warm = store.Stats;
+        Assert.Equal(cold.RowGroupsRead, warm.RowGroupsRead);
+        Assert.Equal(cold.BytesRead, warm.BytesRead);
+        Assert.True(warm.DiskHits > 20);
+    }
+
+    [Fact]
     public async Task OpenAsync_NoShardsOrWrongWidth_FailsNamingTheProblem()
     {
         var empty = await Assert.ThrowsAsync<FileNotFoundException>(() => OpenAsync());

@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace VideoData.Training.Data;
+
+/// <summary>
+/// One decoded video per local file: a little-endian header (magic, dim, rows, segment count), the features
+/// as raw float32, then per segment start, end (float64), token count and token ids (int32). Files are
+/// published by rename, so a reader never sees half of one.
+/// </summary>
+internal static class DiskCache
+{
+    private const uint Magic = 0x31435644; // "DVC1"
+
+    public static async Task<string> WriteAsync(string folder, VideoRecord video, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(folder);
+        var name = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(video.VideoId)))[..32].ToLowerInvariant();
+        var path = Path.Combine(folder, name + ".video");
+        var temp = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
+        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+        await using (stream.ConfigureAwait(false))
+        {
+            var header = new byte[16];
+            BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), video.FeatureDim);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), video.Seconds);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), video.Segments.Count);
+            await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(MemoryMarshal.AsBytes(video.Features.AsSpan()).ToArray(), cancellationToken).ConfigureAwait(false);
+            foreach (var segment in video.Segments)
+            {
+                var bytes = new byte[20 + (4 * segment.TokenIds.Length)];
+                BinaryPrimitives.WriteDoubleLittleEndian(bytes, segment.Start);
+                BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(8), segment.End);
+                BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), segment.TokenIds.Length);
+                MemoryMarshal.AsBytes(segment.TokenIds.AsSpan()).CopyTo(bytes.AsSpan(20));
+                await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+
+    public static async Task<VideoRecord> ReadAsync(string path, string videoId, CancellationToken cancellationToken)
+    {
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
+            {
+                throw new InvalidDataException("bad magic");
+            }
+
+            var dim = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4));
+            var rows = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
+            var count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+            var offset = 16;
+            var features = MemoryMarshal.Cast<byte, float>(bytes.AsSpan(offset, rows * dim * sizeof(float))).ToArray();
+            offset += rows * dim * sizeof(float);
+            var segments = new CaptionSegment[count];
+            for (var i = 0; i < count; i++)
+            {
+                var start = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(offset));
+                var end = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(offset + 8));
+                var n = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 16));
+                segments[i] = new CaptionSegment(start, end, MemoryMarshal.Cast<byte, int>(bytes.AsSpan(offset + 20, n * 4)).ToArray());
+                offset += 20 + (n * 4);
+            }
+
+            return new VideoRecord(videoId, dim, features, segments);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidDataException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"Disk cache file '{path}' of video '{videoId}' is damaged: {ex.Message}", ex);
+        }
+    }
+}
