@@ -141,7 +141,13 @@ public sealed class S3FaultInjectionTests(S3ServerFixture server)
         var badCredentials = Options(proxy);
         badCredentials.Credentials = new BasicAWSCredentials("WRONGKEY", "WRONGSECRET");
         using var denied = new BlobStoreResolver(new BlobStoreOptions { S3 = badCredentials });
-        var error = await Assert.ThrowsAsync<BlobStoreException>(() => denied.Resolve($"s3://{bucket}/x.bin").Store.WriteAsync("x.bin", new MemoryStream([1])));
+        var deniedStore = denied.Resolve($"s3://{bucket}/").Store;
+        var error = await Assert.ThrowsAsync<BlobStoreException>(async () =>
+        {
+            await foreach (var _ in deniedStore.ListAsync(""))
+            {
+            }
+        });
         Assert.Contains("403", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("WRONGSECRET", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(1, denied.Counters.Requests);
