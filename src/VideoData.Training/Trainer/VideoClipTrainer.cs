@@ -36,6 +36,11 @@ public sealed class VideoClipTrainer : IDisposable
         _observer = observer;
         _state = state;
         random.manual_seed(options.Seed);
+        if (options.Device is { type: DeviceType.CUDA })
+        {
+            cuda.manual_seed_all(options.Seed);
+        }
+
         Model = new VideoClipModel(options.Model);
         if (options.Device is not null)
         {
