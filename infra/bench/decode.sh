@@ -24,8 +24,8 @@ if ! /usr/bin/python3 -c 'import av' 2>/dev/null; then
 fi
 
 echo "[bench] building videodata and the bench driver (Release)"
-dotnet build src/VideoData.Cli -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
-dotnet build infra/bench/DecodeBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build src/VideoData.Cli -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet build infra/bench/DecodeBench -c Release -nologo -v quiet -clp:ErrorsOnly
 videodata="$root/src/VideoData.Cli/bin/Release/net10.0/videodata.dll"
 bench_dll="$root/infra/bench/DecodeBench/bin/Release/net10.0/DecodeBench.dll"
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
@@ -343,7 +342,7 @@ internal sealed unsafe class DecodeSession
 
         public void AddLastFrame()
         {
-            _buffer ??= ArrayPool<byte>.Shared.Rent(_fps * _frameBytes);
+            _buffer ??= ChunkBufferPool.Shared.Rent(_fps * _frameBytes);
 
             _lastFrame.CopyTo(_buffer.AsSpan(_inChunk * _frameBytes, _frameBytes));
             if (++_inChunk == _fps)
@@ -360,7 +359,7 @@ internal sealed unsafe class DecodeSession
             }
 
             var start = TimeSpan.FromSeconds(_second);
-            var chunk = new FrameChunk(_second, _inChunk, _size, _buffer, start, static buffer => ArrayPool<byte>.Shared.Return(buffer));
+            var chunk = new FrameChunk(_second, _inChunk, _size, _buffer, start, static buffer => ChunkBufferPool.Shared.Return(buffer));
             _buffer = null;
             _inChunk = 0;
             _second++;
@@ -395,7 +394,7 @@ internal sealed unsafe class DecodeSession
         {
             if (_buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(_buffer);
+                ChunkBufferPool.Shared.Return(_buffer);
                 _buffer = null;
             }
         }
