@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using VideoData.Captions.Cleaning;
 
@@ -34,10 +35,9 @@ internal sealed class SpillFile : IDisposable
             _writer.Write(segment.End);
             _writer.Write(segment.Text);
             _writer.Write(segment.TokenIds.Length);
-            foreach (var id in segment.TokenIds)
-            {
-                _writer.Write(id);
-            }
+
+            // Native byte order: the file is read back by this process only.
+            _writer.Write(MemoryMarshal.AsBytes(segment.TokenIds.AsSpan()));
         }
 
         Count++;
@@ -59,10 +59,7 @@ internal sealed class SpillFile : IDisposable
                 {
                     var segment = new SegmentRow { Start = reader.ReadDouble(), End = reader.ReadDouble(), Text = reader.ReadString() };
                     var tokens = new int[reader.ReadInt32()];
-                    for (var t = 0; t < tokens.Length; t++)
-                    {
-                        tokens[t] = reader.ReadInt32();
-                    }
+                    reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(tokens.AsSpan()));
 
                     segment.TokenIds = tokens;
                     row.Segments.Add(segment);
