@@ -31,7 +31,7 @@ echo "[bench] peer BLAS: ${blas:-unknown}"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 
 echo "[bench] building the bench driver (Release)"
-dotnet build infra/bench/ClusterBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build infra/bench/ClusterBench -c Release -nologo -v quiet -clp:ErrorsOnly | { grep -v -e "^$" -e "Build succeeded" -e "Warning(s)" -e "Error(s)" -e "Time Elapsed" || true; }
 bench=(dotnet "$root/infra/bench/ClusterBench/bin/Release/net10.0/ClusterBench.dll")
 
 if [[ ! -f "$work/vectors.f32" ]]; then
@@ -45,12 +45,13 @@ echo "[bench] peer: FAISS IndexFlatL2 and IndexIVFFlat(512), $threads threads, k
 peer="$(/usr/bin/python3 infra/bench/cluster_faiss.py search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32" | tee /dev/stderr | grep '^RESULT')"
 
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p"; }
-o="$(field search_s <<<"$ours")"
-g="$(field gemm_only_s <<<"$ours")"
-f="$(field faiss_flat_s <<<"$peer")"
-i="$(field faiss_ivf_s <<<"$peer")"
-awk -v o="$o" -v g="$g" -v f="$f" -v i="$i" -v n="$n" -v d="$d" -v q="$((n / 32))" 'BEGIN {
-  printf "[bench] N %d, d %d, %d queries: ours %.2f s (%.1f GFLOP/s; its bare matrix products %.2f s), FAISS IndexFlatL2 %.2f s, IndexIVFFlat(512) %.2f s\n", n, d, q, o, 2 * q * n * d / o / 1e9, g, f, i
-  printf "[bench] ratio vs IndexFlatL2 (flat time / ours): %.2fx; vs IndexIVFFlat(512) train+add+search: %.2fx; top-k overhead over bare products: %.0f%%\n", f / o, i / o, (o / g - 1) * 100
+o="$(field search_s <<<"$ours")"; oc="$(field search_cpu_s <<<"$ours")"
+g="$(field gemm_only_s <<<"$ours")"; gc="$(field gemm_only_cpu_s <<<"$ours")"
+f="$(field faiss_flat_s <<<"$peer")"; fc="$(field faiss_flat_cpu_s <<<"$peer")"
+i="$(field faiss_ivf_s <<<"$peer")"; ic="$(field faiss_ivf_cpu_s <<<"$peer")"
+awk -v o="$o" -v oc="$oc" -v g="$g" -v gc="$gc" -v f="$f" -v fc="$fc" -v i="$i" -v ic="$ic" -v n="$n" -v d="$d" -v q="$((n / 32))" 'BEGIN {
+  printf "[bench] N %d, d %d, %d queries (wall s / CPU s): ours %.2f / %.2f (%.1f GFLOP/s wall); its bare matrix products %.2f / %.2f; FAISS IndexFlatL2 %.2f / %.2f; IndexIVFFlat(512) train+add+search %.2f / %.2f\n", n, d, q, o, oc, 2 * q * n * d / o / 1e9, g, gc, f, fc, i, ic
+  printf "[bench] ratio vs IndexFlatL2 (theirs / ours; > 1: ours faster): wall %.2fx, CPU %.2fx; vs IndexIVFFlat(512): wall %.2fx, CPU %.2fx; top-k share of our CPU time: %.0f%%\n", f / o, fc / oc, i / o, ic / oc, (1 - gc / oc) * 100
 }'
 echo "[bench] recall@$k vs float64 truth ($(field truth_queries <<<"$peer") queries): ours $(field recall_ours <<<"$peer"), IndexFlatL2 $(field recall_flat <<<"$peer"), IndexIVFFlat(512) $(field recall_ivf <<<"$peer"); ours vs IndexFlatL2 on all queries: $(field ours_vs_flat_all <<<"$peer")"
+echo "[bench] load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a shared machine: compare ratios, not absolute times)"
