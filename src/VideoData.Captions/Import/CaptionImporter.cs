@@ -26,6 +26,9 @@ public static class CaptionImporter
 {
     private const int ProgressEvery = 1000;
 
+    // Videos in flight between the reader, the cleaners and the spill writer (a few MB at most).
+    private const int ChannelCapacity = 64;
+
     /// <summary>Runs the import. Throws <see cref="FileNotFoundException"/> or <see cref="IOException"/> naming the path for a missing input or an output folder that already holds shards.</summary>
     public static async Task<CaptionImportSummary> ImportAsync(CaptionImportOptions options, CancellationToken cancellationToken = default)
     {
@@ -117,9 +120,9 @@ public static class CaptionImporter
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failure.Token;
         var toClean = Channel.CreateBounded<(int Rank, long Position, UnparsedEntry Entry)>(
-            new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true, SingleReader = options.Parallelism == 1 });
+            new BoundedChannelOptions(ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true, SingleReader = options.Parallelism == 1 });
         var toSpill = Channel.CreateBounded<(int Rank, long Position, CleanedCaptions? Captions, DamagedCaptionEntry? Damage, int Unpaired)>(
-            new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = options.Parallelism == 1, SingleReader = true });
+            new BoundedChannelOptions(ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = options.Parallelism == 1, SingleReader = true });
         // Damage found by the reader (in file order) and by the workers (in any order), with file positions.
         var damaged = new List<(long Position, DamagedCaptionEntry Entry)>();
         var parseDamage = new List<(long Position, DamagedCaptionEntry Entry)>();

