@@ -77,7 +77,6 @@ for (var q = 0; q < queries.Length; q++)
 
 var queryTiles = (queries.Length + qt - 1) / qt;
 var tiles = new System.Collections.Concurrent.ConcurrentBag<Tensor>();
-torch.set_num_threads(1);
 process.Refresh();
 cpu = process.TotalProcessorTime;
 clock.Restart();
@@ -99,18 +98,21 @@ using (var scope = torch.NewDisposeScope())
 
             var q = t * qt;
             var count = Math.Min(qt, queries.Length - q);
+            var before = torch.get_num_threads();
+            torch.set_num_threads(1);
             using (var view = tile.narrow(0, 0, count).narrow(1, 0, rows))
             using (var part = queryTensor.narrow(0, q, count))
             {
                 view.addmm_(part, database, 0f, -2f);
             }
 
+            torch.set_num_threads(before);
+
             tiles.Add(tile);
         });
     }
 }
 
-torch.set_num_threads(threads);
 var gemmSeconds = clock.Elapsed.TotalSeconds;
 process.Refresh();
 var gemmCpu = (process.TotalProcessorTime - cpu).TotalSeconds;

@@ -146,54 +146,55 @@ internal sealed class TiledSearch
         var queryTiles = (_queries.Length + _plan.QueryRows - 1) / _plan.QueryRows;
         var workers = selector.ConcurrentQueryTiles ? _workers : 1;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken };
-        var libtorchThreads = torch.get_num_threads();
-        if (workers > 1)
+        for (var start = 0; start < n; start += _plan.DatabaseRows)
         {
-            // Each worker multiplies its own query tile on one libtorch thread and scans it at once. Sharing
-            // libtorch's pool instead leaves its OpenMP threads spinning after every product, competing with
-            // the scan for the same cores (measured: up to 2.5x slower on 2 cores).
-            torch.set_num_threads(1);
-        }
+            cancellationToken.ThrowIfCancellationRequested();
+            var rows = Math.Min(_plan.DatabaseRows, n - start);
+            using var block = torch.NewDisposeScope();
 
-        try
-        {
-            for (var start = 0; start < n; start += _plan.DatabaseRows)
+            // On the CPU the tile is a view of the embeddings' own array: no copy.
+            var database = torch.frombuffer(_embeddings.VectorArray, ScalarType.Float32, (long)rows * d, (long)start * d).view(rows, d);
+            if (_device.type != DeviceType.CPU)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var rows = Math.Min(_plan.DatabaseRows, n - start);
-                using var block = torch.NewDisposeScope();
+                database = database.to(_device);
+            }
 
-                // On the CPU the tile is a view of the embeddings' own array: no copy.
-                var database = torch.frombuffer(_embeddings.VectorArray, ScalarType.Float32, (long)rows * d, (long)start * d).view(rows, d);
-                if (_device.type != DeviceType.CPU)
+            if (cosine)
+            {
+                database = Normalize(database);
+            }
+
+            var bias = cosine ? torch.zeros(rows, device: _device) : database.mul(database).sum(1);
+            var transposed = database.t();
+            selector.BeginDatabaseTile(bias);
+            var tileStart = start;
+            Parallel.For(0, queryTiles, parallel, t =>
+            {
+                var q = t * _plan.QueryRows;
+                var queryRows = Math.Min(_plan.QueryRows, _queries.Length - q);
+                using var tile = torch.NewDisposeScope();
+                // Each worker multiplies its own query tile on one libtorch thread and scans it at once. Sharing
+                // libtorch's pool instead leaves its OpenMP threads spinning after every product, competing with
+                // the scan for the same cores (measured: up to 2.5x slower on 2 cores). libtorch's thread count
+                // (OpenMP and MKL) is per calling thread, so it is set, and restored, on the worker itself.
+                var threads = workers > 1 ? torch.get_num_threads() : 0;
+                if (workers > 1)
                 {
-                    database = database.to(_device);
+                    torch.set_num_threads(1);
                 }
 
-                if (cosine)
+                try
                 {
-                    database = Normalize(database);
-                }
-
-                var bias = cosine ? torch.zeros(rows, device: _device) : database.mul(database).sum(1);
-                var transposed = database.t();
-                selector.BeginDatabaseTile(bias);
-                var tileStart = start;
-                Parallel.For(0, queryTiles, parallel, t =>
-                {
-                    var q = t * _plan.QueryRows;
-                    var queryRows = Math.Min(_plan.QueryRows, _queries.Length - q);
-                    using var tile = torch.NewDisposeScope();
                     selector.Accept(queries.narrow(0, q, queryRows), transposed, bias, alpha, q, tileStart, cancellationToken);
-                });
-            }
-        }
-        finally
-        {
-            if (workers > 1)
-            {
-                torch.set_num_threads(libtorchThreads);
-            }
+                }
+                finally
+                {
+                    if (workers > 1)
+                    {
+                        torch.set_num_threads(threads);
+                    }
+                }
+            });
         }
 
         var (neighbours, values) = selector.Finish();

@@ -35,8 +35,10 @@ public sealed class NearestNeighbourOptions
     public long MemoryBudgetBytes { get; set; } = DefaultMemoryBudgetBytes;
 
     /// <summary>
-    /// CPU threads for the matrix products and the top-k scan; null keeps libtorch's setting. Setting it
-    /// changes libtorch's process-wide intra-op thread count.
+    /// CPU workers for the matrix products and the top-k scan; null uses libtorch's thread count. Setting it
+    /// changes libtorch's process-wide intra-op thread count. During a CPU search each worker runs libtorch on
+    /// one thread (libtorch's count is set to 1 and restored afterwards), so do not run other libtorch work
+    /// in the process meanwhile.
     /// </summary>
     public int? Threads { get; set; }
 
