@@ -29,7 +29,10 @@ namespace VideoData.Features.Shards;
 /// lineage (<c>videodata.*</c>, see <see cref="ShardLineage"/>) and the per-video index
 /// <c>videodata.index</c>: a JSON object mapping each video id to its row group. Read amplification
 /// of a single-video read is therefore the footer plus one row group: at most
-/// VideosPerRowGroup videos' worth of columns (16 by default).
+/// VideosPerRowGroup videos' worth of columns (16 by default), i.e. about VideosPerRowGroup× the
+/// video's own bytes. Over S3 the read stream adds its minimum range per seek (256 KiB by default)
+/// for each small column chunk: measured on s3rver, reading one of 64 one-minute videos from a
+/// shard of 8-video row groups fetched 33% of the 7.9 MB shard (the row group itself is 12.5%).
 /// </summary>
 public static class FeatureShardFormat
 {
