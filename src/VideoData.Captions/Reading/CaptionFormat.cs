@@ -19,5 +19,8 @@ public enum CaptionFormat
 /// <summary>The cues of one video as read from a single-video caption file.</summary>
 /// <param name="Format">The format the content was read as.</param>
 /// <param name="Cues">The cues in file order.</param>
-/// <param name="SkippedCues">Cue blocks that could not be read (e.g. a malformed timing line) and were skipped.</param>
+/// <param name="SkippedCues">
+/// WebVTT/SRT: cue blocks that could not be read (e.g. a malformed timing line) and were skipped.
+/// HowTo100M JSON: elements beyond the shortest of start, end and text (ignored, as the reference's <c>zip</c> does).
+/// </param>
 public sealed record CaptionTrack(CaptionFormat Format, IReadOnlyList<CaptionCue> Cues, int SkippedCues);

@@ -53,6 +53,11 @@ internal static class HowTo100MEntryParser
             damage = $"invalid JSON ({error.Message})";
             return null;
         }
+        catch (FormatException)
+        {
+            damage = "a number is out of the range of a double";
+            return null;
+        }
         catch (EntryShapeException error)
         {
             damage = error.Message;
