@@ -32,7 +32,8 @@ namespace VideoData.Features.Shards;
 /// VideosPerRowGroup videos' worth of columns (16 by default), i.e. about VideosPerRowGroup× the
 /// video's own bytes. Over S3 the read stream adds its minimum range per seek (256 KiB by default)
 /// for each small column chunk: measured on s3rver, reading one of 64 one-minute videos from a
-/// shard of 8-video row groups fetched 33% of the 7.9 MB shard (the row group itself is 12.5%).
+/// shard of 8-video row groups fetched 23% of the 7.9 MB shard without read-ahead and 33–37% with
+/// the default read-ahead (the row group itself is 12.5%).
 /// </summary>
 public static class FeatureShardFormat
 {
