@@ -40,9 +40,13 @@ if [[ ! -f "$work/vectors.f32" ]]; then
 fi
 
 echo "[bench] ours: ExactNearestNeighbours, $threads threads, k $k"
-ours="$("${bench[@]}" search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32" | tee -a /dev/stderr | grep '^RESULT')"
+ours_out="$("${bench[@]}" search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32")"
+printf '%s\n' "$ours_out"
+ours="$(grep '^RESULT' <<<"$ours_out")"
 echo "[bench] peer: FAISS IndexFlatL2 and IndexIVFFlat(512), $threads threads, k $((k + 1)) with the query dropped"
-peer="$(/usr/bin/python3 infra/bench/cluster_faiss.py search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32" | tee -a /dev/stderr | grep '^RESULT')"
+peer_out="$(/usr/bin/python3 infra/bench/cluster_faiss.py search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32")"
+printf '%s\n' "$peer_out"
+peer="$(grep '^RESULT' <<<"$peer_out")"
 
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p"; }
 o="$(field search_s <<<"$ours")"; oc="$(field search_cpu_s <<<"$ours")"
