@@ -117,3 +117,30 @@ public sealed class ClusteredEpochPlannerTests(ITestOutputHelper output) : IDisp
         Assert.Equal((2L << 30, 8, DistanceMetric.Cosine), (parsed.Neighbours.MemoryBudgetBytes, parsed.Neighbours.K, parsed.Neighbours.Metric));
     }
 }
+
+public sealed class EpochPlannerFactoryRetrievalTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("videodata-planner-factory-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Create_RetrievalEnabled_GivesTheClusteredPlanner()
+    {
+        var store = new InMemoryVideoStore(TinyRun.Corpus(40, "factory"));
+        var enabled = Load("""{ "retrieval": { "enabled": true, "retri_epoch": 2, "k": 8 } }""");
+        var disabled = Load("""{ "retrieval": { "enabled": false } }""");
+
+        Assert.IsType<ClusteredEpochPlanner>(EpochPlannerFactory.Create(enabled, store));
+        Assert.IsType<ShuffledEpochPlanner>(EpochPlannerFactory.Create(disabled, store));
+        var typo = Load("""{ "retrieval": { "enabled": true, "neighbours": 8 } }""");
+        Assert.Contains("retrieval.neighbours", Assert.Throws<ArgumentException>(() => EpochPlannerFactory.Create(typo, store)).Message, StringComparison.Ordinal);
+    }
+
+    private TrainConfig Load(string json)
+    {
+        var path = Path.Combine(_dir, $"{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        return TrainConfig.Load(path);
+    }
+}
