@@ -20,11 +20,11 @@ public sealed class CaptionCleanerOptions
     public ulong Seed { get; set; }
 
     /// <summary>
-    /// Decode HTML entities, apply Unicode NFC and collapse whitespace runs to one space (default
-    /// true). These change no BERT token except where the text held entities. False keeps the
-    /// reference's handling exactly: newlines become spaces and the ends are trimmed.
+    /// Decode HTML entities, apply Unicode NFC and collapse whitespace runs to one space. These change
+    /// no BERT token except where the text held entities. Default false: the reference's handling
+    /// exactly (newlines become spaces and the ends are trimmed), as DESIGN §3 requires of defaults.
     /// </summary>
-    public bool Normalize { get; set; } = true;
+    public bool Normalize { get; set; }
 
     /// <summary>Remove non-speech markers: bracketed tags such as <c>[Music]</c> or <c>[Applause]</c> and the speaker-change mark <c>&gt;&gt;</c>. Default false (the reference keeps them).</summary>
     public bool RemoveNonSpeechMarkers { get; set; }

@@ -246,9 +246,9 @@ internal static class CaptionsCommand
 
         private readonly Option<ulong> _seed = new("--seed") { Description = "Seed of the reference dedup's coin flips.", DefaultValueFactory = _ => 0UL };
 
-        private readonly Option<bool> _rawText = new("--raw-text")
+        private readonly Option<bool> _normalize = new("--normalize")
         {
-            Description = "Skip normalization (HTML entities, Unicode NFC, whitespace runs): only newlines become spaces, as in the reference.",
+            Description = "Also decode HTML entities, apply Unicode NFC and collapse whitespace runs. Off by default: only newlines become spaces, as in the reference.",
         };
 
         private readonly Option<bool> _removeMarkers = new("--remove-markers") { Description = "Remove non-speech markers such as [Music], [Applause] and >>." };
@@ -264,7 +264,7 @@ internal static class CaptionsCommand
         {
             command.Options.Add(_dedup);
             command.Options.Add(_seed);
-            command.Options.Add(_rawText);
+            command.Options.Add(_normalize);
             command.Options.Add(_removeMarkers);
             command.Options.Add(_vocabulary);
         }
@@ -273,7 +273,7 @@ internal static class CaptionsCommand
         {
             Dedup = parseResult.GetValue(_dedup) == "none" ? DedupMode.None : DedupMode.Reference,
             Seed = parseResult.GetValue(_seed),
-            Normalize = !parseResult.GetValue(_rawText),
+            Normalize = parseResult.GetValue(_normalize),
             RemoveNonSpeechMarkers = parseResult.GetValue(_removeMarkers),
         };
 

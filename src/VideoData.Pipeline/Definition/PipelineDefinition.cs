@@ -108,6 +108,9 @@ public sealed record CaptionsSection
     /// <summary>Seed for the reference dedup's coin flip (combined with the video id).</summary>
     public long Seed { get; init; }
 
+    /// <summary>Also decode HTML entities, apply NFC and collapse whitespace (off: the reference's text handling).</summary>
+    public bool Normalize { get; init; }
+
     /// <summary>When true, a video whose captions are missing or unreadable fails with class <c>captions</c>; when false it is kept without captions.</summary>
     public bool Required { get; init; }
 }

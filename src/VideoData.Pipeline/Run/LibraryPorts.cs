@@ -38,6 +38,7 @@ internal sealed class LibraryPorts : IVideoPorts
         {
             Dedup = definition.Captions.Dedup == "none" ? DedupMode.None : DedupMode.Reference,
             Seed = unchecked((ulong)definition.Captions.Seed),
+            Normalize = definition.Captions.Normalize,
         });
     }
 

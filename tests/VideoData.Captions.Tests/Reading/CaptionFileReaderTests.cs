@@ -43,12 +43,12 @@ public sealed class CaptionFileReaderTests
     public void Clean_YouTubeRollingVtt_NormalizesAndOptionallyDropsMarkers()
     {
         var track = ReadTestFile("youtube-rolling.vtt");
-        var cleaned = new CaptionCleaner().Clean("vtt", track.Cues);
+        var cleaned = new CaptionCleaner(new CaptionCleanerOptions { Normalize = true }).Clean("vtt", track.Cues);
         Assert.Equal(
             ["hi everyone today we're making", "a simple tomato sauce", "[Music]", "first chop the onions & garlic"],
             cleaned.Segments.Select(segment => segment.Text));
 
-        var withoutMarkers = new CaptionCleaner(new CaptionCleanerOptions { RemoveNonSpeechMarkers = true }).Clean("vtt", track.Cues);
+        var withoutMarkers = new CaptionCleaner(new CaptionCleanerOptions { Normalize = true, RemoveNonSpeechMarkers = true }).Clean("vtt", track.Cues);
         Assert.Equal(3, withoutMarkers.Segments.Count);
         Assert.Equal(1, withoutMarkers.Counts.DroppedMarkerOnly);
         Assert.Equal((10.0, 12.3), (withoutMarkers.Segments[2].Start, withoutMarkers.Segments[2].End));
