@@ -167,7 +167,8 @@ public sealed class S3FaultInjectionTests(S3ServerFixture server)
 
         var requests = proxy.Requests;
         Assert.Contains(requests, r => r.StartsWith("POST ", StringComparison.Ordinal) && r.Contains("uploads", StringComparison.Ordinal));
-        Assert.Contains(requests, r => r.StartsWith("PUT ", StringComparison.Ordinal) && r.Contains("partNumber=", StringComparison.Ordinal));
+        // Whether the first part's PUT went out before the source failed depends on timing (it may be cancelled
+        // first); what must hold either way is that the upload was aborted and never completed.
         Assert.Contains(requests, r => r.StartsWith("DELETE ", StringComparison.Ordinal) && r.Contains("uploadId=", StringComparison.Ordinal));
         Assert.DoesNotContain(requests, r => r.StartsWith("POST ", StringComparison.Ordinal) && r.Contains("uploadId=", StringComparison.Ordinal));
         Assert.Null(await store.StatAsync("partial.bin"));
