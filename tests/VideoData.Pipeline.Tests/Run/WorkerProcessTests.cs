@@ -20,26 +20,32 @@ public sealed class WorkerProcessTests : IDisposable
         var done = await VideoDataCli.RunAsync(null, Arguments(corpus.Manifest, baseline));
         Assert.True(done.ExitCode == 0, done.Stderr);
 
+        // Each trial is killed (SIGKILL) a random 0-400 ms after the first committed file it produces: a video's work
+        // file, a shard, a ledger or stats. So every trial makes some progress and dies somewhere in the middle of
+        // decoding, encoding, writing or publishing, whatever the speed of the machine. A trial that produces
+        // nothing within a minute, or finishes first, is not killed.
         var random = new Random(20261125);
         var killed = 0;
         for (var trial = 0; trial < 10; trial++)
         {
+            var before = CommittedFiles(crashed);
             using var process = VideoDataCli.Start(null, Arguments(corpus.Manifest, crashed));
             _ = process.StandardOutput.ReadToEndAsync();
             _ = process.StandardError.ReadToEndAsync();
-            // Anywhere from start-up (loading libtorch) to the middle of encoding and publishing.
-            var delay = TimeSpan.FromMilliseconds(random.Next(500, 9000));
-            using var wait = new CancellationTokenSource(delay);
-            try
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+            while (!process.HasExited && DateTime.UtcNow < deadline && CommittedFiles(crashed).SetEquals(before))
             {
-                await process.WaitForExitAsync(wait.Token);
+                await Task.Delay(20);
             }
-            catch (OperationCanceledException)
+
+            await Task.Delay(random.Next(0, 400));
+            if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true); // SIGKILL: no chance to clean up
-                await process.WaitForExitAsync();
                 killed++;
             }
+
+            await process.WaitForExitAsync();
         }
 
         var final = await VideoDataCli.RunAsync(null, Arguments(corpus.Manifest, crashed));
@@ -85,6 +91,13 @@ public sealed class WorkerProcessTests : IDisposable
         "--set", "shard_size=4", "--set", "decode.fps=16", "--set", "decode.size=112", "--set", "decode.decoder=cpu", "--set", "decode.threads=1",
         "--set", "encoder.seconds_per_batch=4", "--set", "stages.decode_parallelism=2", "--set", "stages.decoded_seconds_capacity=8",
     ];
+
+    private static HashSet<string> CommittedFiles(string output) =>
+        Directory.Exists(output)
+            ? Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories)
+                .Where(f => !Path.GetFileName(f).StartsWith('.'))
+                .ToHashSet(StringComparer.Ordinal)
+            : [];
 
     private static async Task<string> LedgerSummaryAsync(string output)
     {
