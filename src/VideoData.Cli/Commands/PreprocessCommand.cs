@@ -94,7 +94,7 @@ internal static class PreprocessCommand
                 storage_requests = summary.Storage.Requests,
                 storage_retries = summary.Storage.Retries,
                 random_weights = summary.RandomWeights,
-            }));
+            }, PipelineProgressDisplay.JsonOptions));
             return;
         }
 

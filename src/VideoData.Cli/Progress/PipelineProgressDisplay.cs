@@ -26,6 +26,9 @@ internal sealed class PipelineProgressDisplay
     private readonly TimeSpan _interval;
     private readonly ConcurrentQueue<string> _recent = new();
 
+    /// <summary>JSON records for logs: no escaping of quotes or non-ASCII beyond what JSON requires.</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public PipelineProgressDisplay(PipelineProgress progress, ProgressMode mode, TimeSpan interval)
     {
         _progress = progress;
@@ -49,7 +52,7 @@ internal sealed class PipelineProgressDisplay
 
                 break;
             case ProgressMode.Json:
-                Console.WriteLine(JsonSerializer.Serialize(new { @event = "log", time = DateTimeOffset.UtcNow, message = line }));
+                Console.WriteLine(JsonSerializer.Serialize(new { @event = "log", time = DateTimeOffset.UtcNow, message = line }, JsonOptions));
                 break;
             default:
                 Console.Error.WriteLine(line);
@@ -110,7 +113,7 @@ internal sealed class PipelineProgressDisplay
         encode_seconds = Math.Round(_progress.EncodeTime.TotalSeconds, 1),
         write_seconds = Math.Round(_progress.WriteTime.TotalSeconds, 1),
         eta_seconds = _progress.EstimatedRemaining is { } eta ? Math.Round(eta.TotalSeconds) : (double?)null,
-    });
+    }, JsonOptions);
 
     private Table Render()
     {
