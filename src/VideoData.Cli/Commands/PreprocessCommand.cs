@@ -44,16 +44,16 @@ internal static class PreprocessCommand
                 return 2;
             }
 
-            return await RunAsync(definition, worker, parseResult.GetValue(options.RetryFailed), parseResult.GetValue(options.Progress), cancellationToken).ConfigureAwait(false);
+            return await RunAsync(definition, worker, parseResult.GetValue(options.RetryFailed), parseResult.GetValue(options.Progress), cancellationToken, progressInterval: parseResult.GetValue(options.ProgressInterval)).ConfigureAwait(false);
         });
         return command;
     }
 
     /// <summary>Runs the job with progress and prints the summary; shared with <c>videodata demo</c>.</summary>
-    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null)
+    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null, double progressInterval = 10)
     {
         var progress = new PipelineProgress();
-        var display = new PipelineProgressDisplay(progress, mode, TimeSpan.FromSeconds(10));
+        var display = new PipelineProgressDisplay(progress, mode, TimeSpan.FromSeconds(Math.Clamp(progressInterval, 0.1, 3600)));
         PreprocessSummary summary;
         try
         {
@@ -149,13 +149,15 @@ internal static class PreprocessCommand
 
         public Option<string[]> Set { get; } = new("--set") { Description = "Override any pipeline field: --set decode.fps=25 --set stages.decode_parallelism=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
 
+        public Option<double> ProgressInterval { get; } = new("--progress-interval") { Description = "Seconds between JSON progress records (non-interactive output).", DefaultValueFactory = _ => 10 };
+
         public Option<bool> PrintConfig { get; } = new("--print-config") { Description = "Print the effective configuration (file + flags) as JSON and exit." };
 
         public Option<ProgressMode> Progress { get; } = new("--progress") { Description = "auto (live table on a terminal, JSON lines otherwise), live, json or none.", DefaultValueFactory = _ => ProgressMode.Auto };
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Pipeline, Manifest, UriTemplate, Output, Weights, Device, Decoder, ShardSize, ShardIndex, ShardCount, MaxRetries, RetryFailed, Set, PrintConfig, Progress })
+            foreach (var option in new Option[] { Pipeline, Manifest, UriTemplate, Output, Weights, Device, Decoder, ShardSize, ShardIndex, ShardCount, MaxRetries, RetryFailed, Set, PrintConfig, Progress, ProgressInterval })
             {
                 command.Options.Add(option);
             }

@@ -28,7 +28,7 @@ public sealed class MemoryBoundTests : IDisposable
         // A small gen0 budget keeps garbage from hiding in the resident size; it changes nothing the pipeline holds.
         using var process = VideoDataCli.Start(new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x400000" },
         [
-            "preprocess", "--manifest", manifest, "--output", output, "--progress", "json", "--set", $"source_root={Path.GetDirectoryName(video)}",
+            "preprocess", "--manifest", manifest, "--output", output, "--progress", "json", "--progress-interval", "0.5", "--set", $"source_root={Path.GetDirectoryName(video)}",
             "--set", $"decode.fps={Fps}", "--set", $"decode.size={Size}", "--set", "decode.decoder=cpu", "--set", "decode.threads=1",
             "--set", "encoder.seconds_per_batch=16", "--set", "stages.decode_parallelism=1",
             "--set", $"stages.decoded_seconds_capacity={decodedSecondsCapacity}", "--set", "decode.timeout_seconds=120",
@@ -75,7 +75,7 @@ public sealed class MemoryBoundTests : IDisposable
         }
 
         await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, await stderr + await stdout);
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}{await stdout}");
         var records = await PipelineCorpus.ReadShardsAsync(Path.Combine(output, "shards"));
         Assert.Equal(Minutes * 60, Assert.Single(records.Values).Seconds);
 
@@ -84,7 +84,7 @@ public sealed class MemoryBoundTests : IDisposable
         var chunkBytes = (long)Fps * Size * Size * 3;
         var allFrames = Minutes * 60 * chunkBytes;
         var channelBound = (decodedSecondsCapacity + 16 + 2) * chunkBytes;
-        Assert.True(settled is not null, $"no progress seen in {samples} samples");
+        Assert.True(settled is not null, $"no progress record after the encoder started, in {samples} samples; output: {await stdout}");
         var growth = peak - settled!.Value;
         Assert.True(growth < allFrames / 3, string.Create(CultureInfo.InvariantCulture,
             $"memory grew by {growth / 1e6:F1} MB after the encoder started; the video's frames are {allFrames / 1e6:F1} MB and the channels hold at most {channelBound / 1e6:F1} MB"));
