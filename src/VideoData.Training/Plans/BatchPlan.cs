@@ -1,6 +1,7 @@
 using System.Globalization;
-using Parquet;
 using Parquet.Schema;
+using Parquet;
+using VideoData.Training.IO;
 using VideoData.Training.Sampling;
 
 namespace VideoData.Training.Plans;
@@ -111,9 +112,6 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentException.ThrowIfNullOrEmpty(path);
         plan.Validate(path);
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
 
         var rows = plan.VideoCount;
         var batch = new int[rows];
@@ -131,40 +129,25 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
             }
         }
 
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        await AtomicFile.WriteAsync(path, async (stream, cancellationToken) =>
         {
-            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
-            await using (stream.ConfigureAwait(false))
+            var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using (writer.ConfigureAwait(false))
             {
-                var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
-                await using (writer.ConfigureAwait(false))
+                writer.CustomMetadata = new Dictionary<string, string>
                 {
-                    writer.CustomMetadata = new Dictionary<string, string>
-                    {
-                        [EpochKey] = plan.Epoch.ToString(CultureInfo.InvariantCulture),
-                        [SeedKey] = plan.Seed.ToString(CultureInfo.InvariantCulture),
-                        [KindKey] = plan.Kind,
-                        [BatchVideosKey] = plan.BatchVideos.ToString(CultureInfo.InvariantCulture),
-                        [SourceKey] = plan.Source,
-                    };
-                    using var group = writer.CreateRowGroup();
-                    await group.WriteAsync<int>(s_batchField, batch, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    await group.WriteAsync<int>(s_positionField, position, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    await group.WriteAsync(s_videoIdField, ids).ConfigureAwait(false);
-                }
-
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
+                    [EpochKey] = plan.Epoch.ToString(CultureInfo.InvariantCulture),
+                    [SeedKey] = plan.Seed.ToString(CultureInfo.InvariantCulture),
+                    [KindKey] = plan.Kind,
+                    [BatchVideosKey] = plan.BatchVideos.ToString(CultureInfo.InvariantCulture),
+                    [SourceKey] = plan.Source,
+                };
+                using var group = writer.CreateRowGroup();
+                await group.WriteAsync<int>(s_batchField, batch, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await group.WriteAsync<int>(s_positionField, position, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await group.WriteAsync(s_videoIdField, ids).ConfigureAwait(false);
             }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a plan written by <see cref="WriteAsync"/> (or by any tool writing the same columns and metadata).</summary>
@@ -317,18 +300,6 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
         long.TryParse(Require(path, meta, key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new InvalidDataException($"Batch plan '{path}': metadata '{key}' = '{meta[key]}' is not an int64.");
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The temp file is named with a GUID and a leading dot; a leftover is harmless and the original error matters more.
-        }
-    }
 }
 
 /// <summary>The values of <see cref="BatchPlan.Kind"/>.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
+using VideoData.Training.IO;
 
 namespace VideoData.Training.Retrieval;
 
@@ -39,75 +40,57 @@ public static class EmbeddingsFile
     {
         ArgumentNullException.ThrowIfNull(embeddings);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         var dimension = embeddings.Dimension;
-        try
+        await AtomicFile.WriteAsync(path, async (stream, cancellationToken) =>
         {
-            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
-            await using (stream.ConfigureAwait(false))
+            var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using (writer.ConfigureAwait(false))
             {
-                var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
-                await using (writer.ConfigureAwait(false))
+                var metadata = new Dictionary<string, string>
                 {
-                    var metadata = new Dictionary<string, string>
-                    {
-                        [SourceKey] = embeddings.Lineage.Source,
-                        [DimensionKey] = dimension.ToString(CultureInfo.InvariantCulture),
-                    };
-                    if (embeddings.Lineage.Checkpoint is { } checkpoint)
-                    {
-                        metadata[CheckpointKey] = checkpoint;
-                    }
-
-                    if (embeddings.Lineage.Epoch is { } epoch)
-                    {
-                        metadata[EpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
-                    }
-
-                    writer.CustomMetadata = metadata;
-                    // Every value is present (full definition level); repetition level 0 starts a row's list.
-                    var levels = new int[Math.Min(RowsPerGroup, embeddings.Count) * dimension];
-                    var defined = new int[levels.Length];
-                    for (var i = 0; i < levels.Length; i++)
-                    {
-                        levels[i] = i % dimension == 0 ? 0 : 1;
-                        defined[i] = s_elementField.MaxDefinitionLevel;
-                    }
-
-                    for (var start = 0; start < embeddings.Count; start += RowsPerGroup)
-                    {
-                        var rows = Math.Min(RowsPerGroup, embeddings.Count - start);
-                        var ids = new string[rows];
-                        for (var i = 0; i < rows; i++)
-                        {
-                            ids[i] = embeddings.VideoIds[start + i];
-                        }
-
-                        using var group = writer.CreateRowGroup();
-                        await group.WriteAsync(s_idField, ids).ConfigureAwait(false);
-                        await group.WriteAllPartsAsync<float>(
-                            s_elementField,
-                            embeddings.Vectors.Slice(start * dimension, rows * dimension),
-                            defined.AsMemory(0, rows * dimension),
-                            levels.AsMemory(0, rows * dimension),
-                            cancellationToken).ConfigureAwait(false);
-                    }
+                    [SourceKey] = embeddings.Lineage.Source,
+                    [DimensionKey] = dimension.ToString(CultureInfo.InvariantCulture),
+                };
+                if (embeddings.Lineage.Checkpoint is { } checkpoint)
+                {
+                    metadata[CheckpointKey] = checkpoint;
                 }
 
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
-            }
+                if (embeddings.Lineage.Epoch is { } epoch)
+                {
+                    metadata[EpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
+                }
 
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+                writer.CustomMetadata = metadata;
+                // Every value is present (full definition level); repetition level 0 starts a row's list.
+                var levels = new int[Math.Min(RowsPerGroup, embeddings.Count) * dimension];
+                var defined = new int[levels.Length];
+                for (var i = 0; i < levels.Length; i++)
+                {
+                    levels[i] = i % dimension == 0 ? 0 : 1;
+                    defined[i] = s_elementField.MaxDefinitionLevel;
+                }
+
+                for (var start = 0; start < embeddings.Count; start += RowsPerGroup)
+                {
+                    var rows = Math.Min(RowsPerGroup, embeddings.Count - start);
+                    var ids = new string[rows];
+                    for (var i = 0; i < rows; i++)
+                    {
+                        ids[i] = embeddings.VideoIds[start + i];
+                    }
+
+                    using var group = writer.CreateRowGroup();
+                    await group.WriteAsync(s_idField, ids).ConfigureAwait(false);
+                    await group.WriteAllPartsAsync<float>(
+                        s_elementField,
+                        embeddings.Vectors.Slice(start * dimension, rows * dimension),
+                        defined.AsMemory(0, rows * dimension),
+                        levels.AsMemory(0, rows * dimension),
+                        cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads an embeddings file written by <see cref="WriteAsync"/> or by any tool writing the same two columns.</summary>
@@ -252,17 +235,5 @@ public static class EmbeddingsFile
         }
 
         return new EmbeddingLineage(source, string.IsNullOrEmpty(checkpoint) ? null : checkpoint, epoch);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The temp file is named with a GUID and a leading dot; a leftover is harmless and the original error matters more.
-        }
     }
 }
