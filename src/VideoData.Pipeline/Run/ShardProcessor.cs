@@ -377,20 +377,27 @@ internal sealed class ShardProcessor
             else if (name.EndsWith(".parquet", StringComparison.Ordinal))
             {
                 var id = name[..^".parquet".Length];
-                var stream = await _output.OpenReadAsync(blob.Key, cancellationToken).ConfigureAwait(false);
-                await using (stream.ConfigureAwait(false))
-                {
-                    var reader = await FeatureShardReader.OpenAsync(stream, _output.UriOf(blob.Key), leaveOpen: true, cancellationToken).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
-                    {
-                        var record = await reader.ReadVideoAsync(id, cancellationToken).ConfigureAwait(false);
-                        work[id] = LedgerEntry.Success(id, 1, record.Seconds);
-                    }
-                }
+                var record = await ReadWorkRecordAsync(shardId, id, cancellationToken).ConfigureAwait(false);
+                work[id] = LedgerEntry.Success(id, 1, record.Seconds);
             }
         }
 
         return work;
+    }
+
+    /// <summary>Reads the one-video result a writer committed under the shard's work prefix.</summary>
+    private async Task<FeatureRecord> ReadWorkRecordAsync(int shardId, string videoId, CancellationToken cancellationToken)
+    {
+        var key = WorkDoneKey(shardId, videoId);
+        var stream = await _output.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var reader = await FeatureShardReader.OpenAsync(stream, _output.UriOf(key), leaveOpen: true, cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                return await reader.ReadVideoAsync(videoId, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Publishes the shard (done videos in id order), then the ledger, then stats; then removes the work files.</summary>
@@ -426,15 +433,7 @@ internal sealed class ShardProcessor
                     }
                     else
                     {
-                        var stream = await _output.OpenReadAsync(WorkDoneKey(shardId, entry.VideoId), cancellationToken).ConfigureAwait(false);
-                        await using (stream.ConfigureAwait(false))
-                        {
-                            var reader = await FeatureShardReader.OpenAsync(stream, entry.VideoId, leaveOpen: true, cancellationToken).ConfigureAwait(false);
-                            await using (reader.ConfigureAwait(false))
-                            {
-                                record = await reader.ReadVideoAsync(entry.VideoId, cancellationToken).ConfigureAwait(false);
-                            }
-                        }
+                        record = await ReadWorkRecordAsync(shardId, entry.VideoId, cancellationToken).ConfigureAwait(false);
                     }
 
                     await writer.AddAsync(record, cancellationToken).ConfigureAwait(false);
