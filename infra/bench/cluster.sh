@@ -16,16 +16,8 @@ threads="${4:-2}"
 work="${BENCH_DIR:-$(mktemp -d /tmp/videodata-cluster-bench.XXXXXX)}"
 
 # Without OpenBLAS the peer runs on Debian's reference BLAS, ~10x slower, and every ratio would flatter us.
-missing=()
-for p in python3-faiss python3-numpy libopenblas0-pthread; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "[bench] installing the baseline: ${missing[*]}"
-  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$root/infra/bench/lib.sh"
+ensure_debian_packages python3-faiss python3-numpy libopenblas0-pthread
 blas="$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')"
 echo "[bench] peer BLAS: ${blas:-unknown}"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"

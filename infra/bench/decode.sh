@@ -16,12 +16,8 @@ runs="${1:-3}"
 duration="${2:-120}"
 threads="${3:-$(nproc)}"
 
-if ! /usr/bin/python3 -c 'import av' 2>/dev/null; then
-  echo "[bench] installing Debian's python3-av (the PyAV peer)"
-  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends python3-av >/dev/null
-fi
+source "$root/infra/bench/lib.sh"
+ensure_debian_packages python3-av
 
 echo "[bench] building videodata and the bench driver (Release)"
 dotnet build src/VideoData.Cli -c Release -nologo -v quiet -clp:ErrorsOnly

@@ -19,16 +19,8 @@ golden="$(dirname "$weights")/s3d_golden_io.safetensors"
 
 # The peer: Debian's PyTorch, on OpenBLAS (without libopenblas0-pthread it runs on the reference BLAS,
 # about 10x slower, and the ratio would be meaningless).
-missing=()
-for p in python3-torch libopenblas0-pthread; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "[bench] installing the baseline: ${missing[*]}"
-  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$root/infra/bench/lib.sh"
+ensure_debian_packages python3-torch libopenblas0-pthread
 echo "[bench] BLAS in use by the peer: $(update-alternatives --query libblas.so.3-$(dpkg-architecture -qDEB_HOST_MULTIARCH) 2>/dev/null | awk '/^Value:/ {print $2}')"
 
 echo "[bench] checking that the peer script is the same model (golden outputs)"

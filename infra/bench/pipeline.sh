@@ -16,16 +16,8 @@ threads="$(nproc)"
 weights="${S3D_WEIGHTS:-$root/../shared/testdata/s3d/s3d_weights.pth}"
 [[ -f "$weights" ]] || { echo "[bench] weights not found: $weights (set S3D_WEIGHTS)" >&2; exit 1; }
 
-missing=()
-for p in python3-torch libopenblas0-pthread time ffmpeg; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "[bench] installing: ${missing[*]}"
-  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$root/infra/bench/lib.sh"
+ensure_debian_packages python3-torch libopenblas0-pthread time ffmpeg
 
 work="$(mktemp -d /tmp/videodata-bench-pipeline.XXXXXX)"
 trap 'rm -rf "$work"' EXIT

@@ -12,12 +12,8 @@ size_mib=256
 
 s3rver="$root/.tools/node_modules/s3rver/bin/s3rver.js"
 [[ -f "$s3rver" ]] || { echo "[bench] s3rver is missing: run infra/scripts/setup.sh --tests" >&2; exit 1; }
-if [[ ! -x /usr/bin/aws ]]; then
-  echo "[bench] installing Debian's awscli (the baseline)"
-  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends awscli >/dev/null
-fi
+source "$root/infra/bench/lib.sh"
+ensure_debian_packages awscli
 aws=/usr/bin/aws
 
 echo "[bench] building the bench driver (Release)"

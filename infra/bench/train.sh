@@ -20,16 +20,8 @@ batch_videos=32
 clips=16
 work="${BENCH_DIR:-$(mktemp -d /tmp/videodata-train-bench.XXXXXX)}"
 
-missing=()
-for p in python3-torch python3-numpy libopenblas0-pthread; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "[bench] installing the baseline: ${missing[*]}"
-  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$root/infra/bench/lib.sh"
+ensure_debian_packages python3-torch python3-numpy libopenblas0-pthread
 
 echo "[bench] building the bench driver (Release)"
 dotnet build infra/bench/TrainBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
