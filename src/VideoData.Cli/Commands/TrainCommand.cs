@@ -1,9 +1,11 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
+using VideoData.Training.Plans;
 using VideoData.Training.Trainer;
 
 namespace VideoData.Cli.Commands;
@@ -15,13 +17,26 @@ internal static class TrainCommand
     {
         var config = new Option<FileInfo>("--config")
         {
-            Description = "Training pipeline file, e.g. pipelines/videoclip-tiny.json (CPU, seconds) or pipelines/videoclip-reference.json (GPU, the published shape).",
+            Description = "Training pipeline file: pipelines/videoclip-tiny.json (tiny model, CPU, about a minute on a synthetic corpus), "
+                + "pipelines/videoclip-demo.json (tiny model on the shards `videodata demo` writes) or pipelines/videoclip-reference.json (the published shape, GPU).",
+            HelpName = "FILE",
             Required = true,
         };
-        var output = new Option<string?>("--output") { Description = "Output folder for plans, checkpoints and train-log.jsonl; overrides the config's \"output\"." };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs to train; overrides the config's \"epochs\"." };
-        var seed = new Option<long?>("--seed") { Description = "Run seed (model init, dropout, plans, clip sampling); overrides the config's \"seed\"." };
-        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N; overrides the config's \"device\"." };
+        var output = new Option<string?>("--output") { Description = "Output folder for plans, checkpoints and train-log.jsonl [default: the config's \"output\"].", HelpName = "DIR" };
+        var shards = new Option<string?>("--shards")
+        {
+            Description = "Feature shards to train on, a folder (out/demo/features/shards) or a URI (s3://bucket/features/shards/) [default: the config's \"data.shards\"; "
+                + "none means its synthetic corpus]. Videos without captions are skipped when the plan is built, and counted.",
+            HelpName = "PATH|URI",
+        };
+        var heldOut = new Option<int?>("--held-out-videos")
+        {
+            Description = "Videos held out of the shards for the per-epoch R@1/R@5 (0: no evaluation) [default: the config's \"data.held_out_videos\"].",
+            HelpName = "N",
+        };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs to train [default: the config's \"epochs\"].", HelpName = "N" };
+        var seed = new Option<long?>("--seed") { Description = "Run seed for model init, dropout, plans and clip sampling [default: the config's \"seed\"].", HelpName = "N" };
+        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N [default: the config's \"device\"].", HelpName = "DEVICE" };
         var resume = new Option<bool>("--resume")
         {
             Description = "Continue from the newest checkpoint in the output folder (model, optimizer, RNG, epoch and step), on exactly the trajectory of an uninterrupted run.",
@@ -29,48 +44,102 @@ internal static class TrainCommand
         var stopAfter = new Option<long?>("--stop-after-steps")
         {
             Description = "Stop (with a checkpoint) once this many optimizer steps have been taken in total; resume later with --resume.",
+            HelpName = "N",
+        };
+        var rank = new Option<int?>("--rank")
+        {
+            Description = "This process's rank: it takes plan batches rank, rank+W, … (every rank the same count; a last incomplete round is dropped) "
+                + "[default: RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMI_RANK, else 0].",
+            HelpName = "R",
+        };
+        var worldSize = new Option<int?>("--world-size")
+        {
+            Description = "Number of ranks sharing each epoch's plan [default: WORLD_SIZE, SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE, else 1]. "
+                + "The built-in trainer runs one process (TorchSharp has no all-reduce); with more ranks use --data-only, or feed your own trainer per rank "
+                + "from the library (BatchStreamer.StreamAsync(store, plan.ForRank(rank, worldSize), options)).",
+            HelpName = "W",
+        };
+        var dataOnly = new Option<bool>("--data-only")
+        {
+            Description = "Stream this rank's batches of every epoch exactly as training would (plan, clips, tensors on the device) without a model, "
+                + "and print batch counts and batches/s: checks a distributed launch's data and measures the input pipeline. Writes nothing to the output folder.",
+        };
+        var digests = new Option<FileInfo?>("--digests")
+        {
+            Description = "With --data-only: write one JSON line per batch (epoch, step, plan_batch, video ids, SHA-256 of the batch's clips) to FILE, "
+                + "to compare runs or process counts bit for bit.",
+            HelpName = "FILE",
         };
         var command = new Command(
             "train",
             "Trains the built-in VideoCLIP-shaped model: per epoch a batch plan (shuffled, or clustered when retrieval is enabled) is written to "
             + "OUTPUT/plans/, overlapped clips are sampled and streamed as ready tensors, and each batch takes one Adam step on the symmetric "
-            + "InfoNCE loss. Logs per step loss, learning rate, step time and data-wait time; per epoch held-out text→video R@1/R@5.")
+            + "InfoNCE loss. Logs per step loss, learning rate, step time and data-wait time; per epoch held-out text→video R@1/R@5 "
+            + "(console and OUTPUT/train-log.jsonl); checkpoints go to OUTPUT/checkpoints/.\n\n"
+            + "Examples:\n"
+            + "  videodata train --config pipelines/videoclip-tiny.json                      # tiny model, synthetic corpus, CPU\n"
+            + "  videodata demo && videodata train --config pipelines/videoclip-demo.json    # tiny model on the demo's shards\n"
+            + "  videodata train --config pipelines/videoclip-tiny.json --shards out/demo/features/shards --held-out-videos 2\n"
+            + "  videodata train --config pipelines/videoclip-tiny.json --stop-after-steps 20, then the same with --resume\n"
+            + "  videodata train --config pipelines/videoclip-reference.json --device cuda --shards s3://bucket/features/shards/\n"
+            + "  srun -n 4 videodata train --config C --data-only --digests rank.jsonl  # each Slurm task streams its slice")
         {
-            config, output, epochs, seed, device, resume, stopAfter,
+            config, output, shards, heldOut, epochs, seed, device, resume, stopAfter, rank, worldSize, dataOnly, digests,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var file = parseResult.GetValue(config)!;
-            TrainConfig loaded;
             try
             {
-                loaded = TrainConfig.Load(file.FullName);
+                var loaded = TrainConfig.Load(file.FullName);
                 loaded = loaded with
                 {
                     Output = parseResult.GetValue(output) ?? loaded.Output,
                     Epochs = parseResult.GetValue(epochs) ?? loaded.Epochs,
                     Seed = parseResult.GetValue(seed) ?? loaded.Seed,
                     Device = parseResult.GetValue(device) ?? loaded.Device,
+                    Data = loaded.Data with
+                    {
+                        Shards = parseResult.GetValue(shards) ?? loaded.Data.Shards,
+                        HeldOutVideos = parseResult.GetValue(heldOut) ?? loaded.Data.HeldOutVideos,
+                    },
                 };
-                var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device) };
-                var (train, heldOut, owner) = await OpenDataAsync(loaded, options.Model.FeatureDim, cancellationToken).ConfigureAwait(false);
-                await using var ownerScope = owner.ConfigureAwait(false);
-                var planner = EpochPlannerFactory.Create(loaded, train);
-                Directory.CreateDirectory(options.OutputDirectory);
-                using var log = new StreamWriter(Path.Combine(options.OutputDirectory, "train-log.jsonl"), append: true);
-                var observer = new ConsoleObserver(log);
-                string? resumeFrom = parseResult.GetValue(resume) ? options.OutputDirectory : null;
-                Console.WriteLine(
-                    $"train {loaded.Name}: {train.VideoIds.Count} videos, {heldOut?.VideoIds.Count ?? 0} held out, "
-                    + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}");
-                using var trainer = VideoClipTrainer.Create(options, train, heldOut, planner, observer, resumeFrom);
-                if (resumeFrom is not null)
+                loaded.ToTrainerOptions();
+                var (me, rankSource) = TrainingRank.Resolve(parseResult.GetValue(rank), parseResult.GetValue(worldSize));
+                var rehearse = parseResult.GetValue(dataOnly);
+                if (!rehearse && parseResult.GetValue(digests) is not null)
                 {
-                    Console.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
+                    throw new ArgumentException("--digests needs --data-only.");
                 }
 
-                await trainer.RunAsync(parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);
-                return 0;
+                if (me.WorldSize > 1 && !rehearse)
+                {
+                    throw new NotSupportedException(
+                        $"world size {me.WorldSize} (from {rankSource}): the built-in trainer runs as one process, because TorchSharp has no collective "
+                        + "(all-reduce) backend to average gradients across ranks, and ranks training apart would not be data-parallel training. "
+                        + "Run it with world size 1, check each rank's data with --data-only, or feed an external trainer per rank with "
+                        + "BatchStreamer.StreamAsync(store, plan.ForRank(rank, worldSize), options) from the VideoData.Training library.");
+                }
+
+                if (rehearse && parseResult.GetValue(resume))
+                {
+                    throw new ArgumentException("--resume trains; it cannot be combined with --data-only.");
+                }
+
+                var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device) };
+                var data = await OpenDataAsync(loaded, options.Model.FeatureDim, cancellationToken).ConfigureAwait(false);
+                await using var ownerScope = data.Owner.ConfigureAwait(false);
+                if (data.Skipped.WithoutCaptions.Count > 0)
+                {
+                    Console.WriteLine($"train {loaded.Name}: {data.Skipped.Describe()}");
+                }
+
+                if (rehearse)
+                {
+                    return await RehearseAsync(loaded, options, data.Train, me, rankSource, parseResult.GetValue(digests), cancellationToken).ConfigureAwait(false);
+                }
+
+                return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
             {
@@ -79,6 +148,91 @@ internal static class TrainCommand
             }
         });
         return command;
+    }
+
+    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, bool resume, long? stopAfter, CancellationToken cancellationToken)
+    {
+        var planner = EpochPlannerFactory.Create(loaded, data.Train);
+        Directory.CreateDirectory(options.OutputDirectory);
+        using var log = new StreamWriter(Path.Combine(options.OutputDirectory, "train-log.jsonl"), append: true);
+        var observer = new ConsoleObserver(log);
+        if (data.Skipped.WithoutCaptions.Count > 0)
+        {
+            observer.Write(new { kind = "skipped", reason = "no captions", count = data.Skipped.WithoutCaptions.Count, of = data.Skipped.Screened, video_ids = data.Skipped.WithoutCaptions });
+        }
+
+        string? resumeFrom = resume ? options.OutputDirectory : null;
+        Console.WriteLine(
+            $"train {loaded.Name}: {data.Train.VideoIds.Count} videos, {data.HeldOut?.VideoIds.Count ?? 0} held out, "
+            + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}");
+        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom);
+        if (resumeFrom is not null)
+        {
+            Console.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
+        }
+
+        await trainer.RunAsync(stopAfter, cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>--data-only: each epoch's plan (the trainer's plan file when one exists, else the seeded shuffle), this rank's slice, streamed and fingerprinted.</summary>
+    private static async Task<int> RehearseAsync(TrainConfig loaded, TrainerOptions options, IVideoStore train, TrainingRank me, string rankSource, FileInfo? digestFile, CancellationToken cancellationToken)
+    {
+        var streamer = options.Streamer with { Device = options.Device };
+        Console.WriteLine(
+            $"train {loaded.Name} --data-only: {me} (from {rankSource}), {train.VideoIds.Count} videos, "
+            + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, device {loaded.Device}");
+        StreamWriter? digestLog = null;
+        if (digestFile is not null)
+        {
+            Directory.CreateDirectory(digestFile.DirectoryName ?? ".");
+            digestLog = new StreamWriter(digestFile.FullName, append: false);
+        }
+
+        await using (digestLog)
+        {
+            for (var epoch = 0; epoch < options.Epochs; epoch++)
+            {
+                var path = VideoClipTrainer.PlanPath(options.OutputDirectory, epoch);
+                BatchPlan plan;
+                if (File.Exists(path))
+                {
+                    plan = await BatchPlan.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+                }
+                else if (loaded.Retrieval.Enabled)
+                {
+                    throw new NotSupportedException(
+                        $"retrieval is enabled, so epoch {epoch}'s plan is clustered with the model being trained, and '{path}' (written by a training run) does not exist yet.");
+                }
+                else
+                {
+                    plan = BatchPlan.Shuffled(train.VideoIds, options.BatchVideos, options.Seed, epoch);
+                }
+
+                var clock = Stopwatch.StartNew();
+                int steps = 0, clips = 0;
+                await foreach (var digest in DataRehearsal.StreamAsync(train, plan, me, streamer, cancellationToken).ConfigureAwait(false))
+                {
+                    steps++;
+                    clips += digest.Clips;
+                    if (digestLog is not null)
+                    {
+                        await digestLog.WriteLineAsync(JsonSerializer.Serialize(
+                            new { digest.Epoch, digest.Step, digest.PlanBatch, me.Rank, me.WorldSize, digest.Clips, digest.Sha256, digest.VideoIds },
+                            ConsoleObserver.Json)).ConfigureAwait(false);
+                    }
+                }
+
+                var seconds = clock.Elapsed.TotalSeconds;
+                var dropped = plan.Batches.Count - (steps * me.WorldSize);
+                Console.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"epoch {epoch}: {me}: {steps} of the plan's {plan.Batches.Count} batches ({clips} clips{(dropped > 0 ? $"; {dropped} batches of an incomplete last round dropped on every rank" : string.Empty)}) "
+                    + $"in {seconds:F2} s, {steps / Math.Max(seconds, 1e-9):F1} batches/s"));
+            }
+        }
+
+        return 0;
     }
 
     private static torch.Device? ResolveDevice(string text)
@@ -101,23 +255,40 @@ internal static class TrainCommand
         throw new ArgumentException($"device '{text}' is not cpu, cuda or cuda:N.");
     }
 
-    private static async Task<(IVideoStore Train, IVideoStore? HeldOut, IAsyncDisposable Owner)> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the shards (or generates the synthetic corpus), leaves out videos without captions, and splits off the
+    /// held-out videos. Screening comes before the split so neither part holds a video that cannot be sampled.
+    /// </summary>
+    private static async Task<TrainingData> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
     {
         if (config.Data.Shards is { } shards)
         {
             var resolver = new BlobStoreResolver(new BlobStoreOptions());
-            var (blobs, key) = resolver.Resolve(shards);
-            var prefix = key.Length == 0 || key.EndsWith('/') ? key : key + "/";
-            var store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, new FeatureShardStoreOptions { FeatureDim = featureDim, CacheBytes = config.Data.CacheBytes, DiskCacheDirectory = config.Data.DiskCache }, cancellationToken).ConfigureAwait(false);
-            var (train, heldOut) = VideoStoreSplit.Split(store, config.Data.HeldOutVideos);
-            return (train, heldOut, new Owner(store, resolver));
+            FeatureShardVideoStore? store = null;
+            try
+            {
+                var (blobs, key) = resolver.Resolve(shards);
+                var prefix = key.Length == 0 || key.EndsWith('/') ? key : key + "/";
+                store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, new FeatureShardStoreOptions { FeatureDim = featureDim, CacheBytes = config.Data.CacheBytes, DiskCacheDirectory = config.Data.DiskCache }, cancellationToken).ConfigureAwait(false);
+                var screened = await PlannableVideos.ScreenAsync(store, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var (train, heldOut) = VideoStoreSplit.Split(screened.Store, config.Data.HeldOutVideos);
+                return new TrainingData(train, heldOut, screened, new Owner(store, resolver));
+            }
+            catch
+            {
+                await new Owner(store, resolver).DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
         }
 
         var synthetic = config.Data.Synthetic;
-        var trainSet = new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: false)));
+        var trainSet = await PlannableVideos.ScreenAsync(new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: false))), cancellationToken: cancellationToken).ConfigureAwait(false);
         var heldOutSet = synthetic.HeldOutVideos > 0 ? new InMemoryVideoStore(SyntheticCorpus.Generate(synthetic.ToOptions(featureDim, heldOut: true))) : null;
-        return (trainSet, heldOutSet, new Owner(null, null));
+        return new TrainingData(trainSet.Store, heldOutSet, trainSet, new Owner(null, null));
     }
+
+    /// <summary>The videos a run trains and evaluates on, what was left out, and what must be disposed after the run.</summary>
+    private sealed record TrainingData(IVideoStore Train, IVideoStore? HeldOut, PlannableVideos Skipped, IAsyncDisposable Owner);
 
     /// <summary>What must outlive the training run: the shard readers and the storage clients behind them.</summary>
     private sealed class Owner(FeatureShardVideoStore? store, BlobStoreResolver? resolver) : IAsyncDisposable
@@ -135,7 +306,7 @@ internal static class TrainCommand
 
     private sealed class ConsoleObserver(StreamWriter log) : ITrainingObserver
     {
-        private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+        public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
         public void OnStep(StepReport r)
         {
@@ -158,9 +329,9 @@ internal static class TrainCommand
             Write(new { kind = "checkpoint", path });
         }
 
-        private void Write(object entry)
+        public void Write(object entry)
         {
-            log.WriteLine(JsonSerializer.Serialize(entry, s_json));
+            log.WriteLine(JsonSerializer.Serialize(entry, Json));
             log.Flush();
         }
     }
