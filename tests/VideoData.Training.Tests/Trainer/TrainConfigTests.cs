@@ -35,6 +35,17 @@ public sealed class TrainConfigTests : IDisposable
     }
 
     [Fact]
+    public void Load_DemoPipeline_IsTheTinyPresetOnTheDemoShards()
+    {
+        var config = TrainConfig.Load(Path.Combine(RepoPaths.Root, "pipelines", "videoclip-demo.json"));
+        var o = config.ToTrainerOptions();
+        Assert.Equal(VideoClipModelOptions.Tiny, o.Model);
+        Assert.Equal("out/demo/features/shards", config.Data.Shards);
+        Assert.Equal(2, config.Data.HeldOutVideos);
+        Assert.Equal("cpu", config.Device);
+    }
+
+    [Fact]
     public void Load_UnknownKeyOrBadValue_FailsNamingTheFileAndTheProblem()
     {
         var typo = Path.Combine(_dir, "typo.json");
