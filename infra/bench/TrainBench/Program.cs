@@ -2,6 +2,7 @@
 //   TrainBench corpus  DIR VIDEOS MIN_SECONDS MAX_SECONDS VIDEOS_PER_SHARD   feature shards + the same data as .npy for the Python peer
 //   TrainBench stream  DIR EPOCHS BATCH_VIDEOS CLIPS ASSEMBLERS PREFETCH     batches/s per epoch (epoch 0 cold from the shards) and read amplification
 //   TrainBench tiny    CONFIG OUTPUT                                          the tiny trainer; data-wait share of step time
+//   TrainBench read    DIR REPEATS                                            shard decode throughput: every row group of every shard, REPEATS times
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -18,6 +19,7 @@ return args.FirstOrDefault() switch
     "corpus" => await CorpusAsync(args[1], Int(args[2]), Int(args[3]), Int(args[4]), Int(args[5])),
     "stream" => await StreamAsync(args[1], Int(args[2]), Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6])),
     "tiny" => await TinyAsync(args[1], args[2]),
+    "read" => await ReadAsync(args[1], Int(args[2])),
     _ => Usage(),
 };
 
@@ -118,6 +120,34 @@ static async Task<int> StreamAsync(string dir, int epochs, int batchVideos, int 
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"RESULT ours epoch={epoch} batches={batches} clips={clipsSeen} seconds={seconds:F3} batches_per_s={batches / seconds:F3} bytes_read={stats.BytesRead} shard_bytes={stats.ShardBytes} row_groups_read={stats.RowGroupsRead} cache_hits={stats.CacheHits}"));
+    }
+
+    return 0;
+}
+
+static async Task<int> ReadAsync(string dir, int repeats)
+{
+    var paths = Directory.GetFiles(Path.Combine(dir, "shards"), "*.parquet").Order(StringComparer.Ordinal).ToList();
+    var bytes = paths.Sum(p => new FileInfo(p).Length);
+    var times = new List<double>();
+    for (var r = 0; r < repeats; r++)
+    {
+        var clock = Stopwatch.StartNew();
+        long values = 0;
+        foreach (var path in paths)
+        {
+            await using var reader = await VideoData.Features.Shards.FeatureShardReader.OpenAsync(path);
+            for (var g = 0; g < reader.RowGroupCount; g++)
+            {
+                foreach (var record in await reader.ReadRowGroupAsync(g))
+                {
+                    values += record.Features.LongLength;
+                }
+            }
+        }
+
+        times.Add(clock.Elapsed.TotalSeconds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT read repeat={r} seconds={times[^1]:F3} mb_per_s={bytes / 1e6 / times[^1]:F1} values={values}"));
     }
 
     return 0;

@@ -248,8 +248,8 @@ public sealed class FeatureShardReader : IAsyncDisposable
         var seconds = (await ReadColumnAsync<int>(group, _fields["seconds"], ct).ConfigureAwait(false)).Values;
         var dims = (await ReadColumnAsync<int>(group, _fields["dim"], ct).ConfigureAwait(false)).Values;
         var mixedDims = (await ReadColumnAsync<int>(group, _fields["mixed_5c_dim"], ct).ConfigureAwait(false)).Values;
-        var features = await ReadFloatListsAsync(group, "features/list/element", rows, ct).ConfigureAwait(false);
-        var mixed = await ReadFloatListsAsync(group, "mixed_5c/list/element", rows, ct).ConfigureAwait(false);
+        var features = await ReadFloatListsAsync(group, "features/list/element", rows, seconds, dims, ct).ConfigureAwait(false);
+        var mixed = await ReadFloatListsAsync(group, "mixed_5c/list/element", rows, seconds, mixedDims, ct).ConfigureAwait(false);
         var captions = await ReadCaptionsAsync(group, rows, ct).ConfigureAwait(false);
 
         var records = new List<FeatureRecord>(rows);
@@ -281,9 +281,39 @@ public sealed class FeatureShardReader : IAsyncDisposable
         return records;
     }
 
-    private async Task<float[][]> ReadFloatListsAsync(ParquetRowGroupReader group, string column, int rows, CancellationToken ct)
+    private async Task<float[][]> ReadFloatListsAsync(ParquetRowGroupReader group, string column, int rows, int[] seconds, int[] widths, CancellationToken ct)
     {
         var field = _fields[column];
+
+        // The shard's own layout has a fast path that reads the values straight into per-row arrays.
+        var meta = group.GetMetadata(field)?.MetaData;
+        var lengths = new int[rows];
+        var known = meta is not null && seconds.Length >= rows && widths.Length >= rows;
+        for (var r = 0; known && r < rows; r++)
+        {
+            var n = (long)seconds[r] * widths[r];
+            known = n >= 0 && n <= Array.MaxLength;
+            lengths[r] = known ? (int)n : 0;
+        }
+
+        if (known)
+        {
+            float[][]? fast;
+            try
+            {
+                fast = await FloatListChunkReader.TryReadAsync(_stream, meta!, field, lengths, ct).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new InvalidDataException($"Feature shard '{Name}': {ex.Message}", ex);
+            }
+
+            if (fast is not null)
+            {
+                return fast;
+            }
+        }
+
         var (values, def, rep) = await ReadColumnAsync<float>(group, field, ct).ConfigureAwait(false);
         var result = new float[rows][];
         var row = -1;

@@ -18,6 +18,13 @@ public sealed class FeatureShardWriterOptions
     /// <summary>How feature values are stored (default <see cref="FeatureStorage.Float16Rounded"/>, like the reference).</summary>
     public FeatureStorage Storage { get; set; } = FeatureStorage.Float16Rounded;
 
+    /// <summary>
+    /// The Parquet codec of every column: none (default), which lets readers copy feature values straight from the
+    /// file (see <see cref="FeatureShardFormat"/>). Shards written before used Snappy; tests write that layout and
+    /// others through this.
+    /// </summary>
+    internal Parquet.CompressionMethod Compression { get; set; } = Parquet.CompressionMethod.None;
+
     internal FeatureShardWriterOptions Validated()
     {
         if (VideosPerRowGroup is < 1 or > 4096)
@@ -35,6 +42,6 @@ public sealed class FeatureShardWriterOptions
             throw new ArgumentOutOfRangeException(nameof(Storage), Storage, "Storage must be Float16Rounded or Float32.");
         }
 
-        return new FeatureShardWriterOptions { VideosPerRowGroup = VideosPerRowGroup, MaxRowGroupBytes = MaxRowGroupBytes, Storage = Storage };
+        return new FeatureShardWriterOptions { VideosPerRowGroup = VideosPerRowGroup, MaxRowGroupBytes = MaxRowGroupBytes, Storage = Storage, Compression = Compression };
     }
 }
