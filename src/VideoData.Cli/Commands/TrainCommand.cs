@@ -270,7 +270,8 @@ internal static class TrainCommand
                 var (blobs, key) = resolver.Resolve(shards);
                 var prefix = key.Length == 0 || key.EndsWith('/') ? key : key + "/";
                 store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, new FeatureShardStoreOptions { FeatureDim = featureDim, CacheBytes = config.Data.CacheBytes, DiskCacheDirectory = config.Data.DiskCache }, cancellationToken).ConfigureAwait(false);
-                var screened = await PlannableVideos.ScreenAsync(store, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var (_, withoutCaptions) = await ShardCaptionCensus.CountAsync(blobs, prefix, cancellationToken).ConfigureAwait(false);
+                var screened = PlannableVideos.Exclude(store, withoutCaptions);
                 var (train, heldOut) = VideoStoreSplit.Split(screened.Store, config.Data.HeldOutVideos);
                 return new TrainingData(train, heldOut, screened, new Owner(store, resolver));
             }

@@ -13,9 +13,9 @@ namespace VideoData.Training.Plans;
 public sealed record PlannableVideos(IVideoStore Store, IReadOnlyList<string> WithoutCaptions, int Screened)
 {
     /// <summary>
-    /// Reads every video of <paramref name="store"/> once and keeps those with at least one caption segment.
-    /// With a shard-backed store this is one pass over the shards that also fills its cache, so the first epoch
-    /// then reads from memory as far as the cache holds. Reads run <paramref name="parallelism"/> at a time.
+    /// Reads every video of <paramref name="store"/> once and keeps those with at least one caption segment; reads
+    /// run <paramref name="parallelism"/> at a time. This suits stores in memory; for feature shards,
+    /// <see cref="ShardCaptionCensus"/> with <see cref="Exclude"/> finds the same videos reading only two small columns.
     /// </summary>
     /// <exception cref="InvalidDataException">Every video lacks captions: there is nothing to train on.</exception>
     public static async Task<PlannableVideos> ScreenAsync(IVideoStore store, int parallelism = 4, CancellationToken cancellationToken = default)
@@ -40,12 +40,36 @@ public sealed record PlannableVideos(IVideoStore Store, IReadOnlyList<string> Wi
             (captioned[i] ? kept : skipped).Add(ids[i]);
         }
 
-        if (kept.Count == 0)
+        return Create(store, kept, skipped);
+    }
+
+    /// <summary>
+    /// The videos of <paramref name="store"/> except <paramref name="withoutCaptions"/>, known without reading the
+    /// videos (for feature shards, from <see cref="ShardCaptionCensus"/>). Ids not in the store are ignored.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Every video lacks captions: there is nothing to train on.</exception>
+    public static PlannableVideos Exclude(IVideoStore store, IReadOnlySet<string> withoutCaptions)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(withoutCaptions);
+        var kept = new List<string>(store.VideoIds.Count);
+        var skipped = new List<string>();
+        foreach (var id in store.VideoIds)
         {
-            throw new InvalidDataException($"None of the {ids.Count} videos has caption segments; training needs text for every clip.");
+            (withoutCaptions.Contains(id) ? skipped : kept).Add(id);
         }
 
-        return new PlannableVideos(skipped.Count == 0 ? store : new Subset(store, kept), skipped, ids.Count);
+        return Create(store, kept, skipped);
+    }
+
+    private static PlannableVideos Create(IVideoStore store, List<string> kept, List<string> skipped)
+    {
+        if (kept.Count == 0)
+        {
+            throw new InvalidDataException($"None of the {store.VideoIds.Count} videos has caption segments; training needs text for every clip.");
+        }
+
+        return new PlannableVideos(skipped.Count == 0 ? store : new Subset(store, kept), skipped, store.VideoIds.Count);
     }
 
     /// <summary>

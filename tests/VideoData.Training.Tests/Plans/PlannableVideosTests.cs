@@ -61,6 +61,31 @@ public sealed class PlannableVideosTests : IDisposable
     }
 
     [Fact]
+    public async Task ShardCaptionCensus_FindsWhatAFullReadFinds_WithoutReadingTheFeatures()
+    {
+        // Captionless videos at a shard's first row, last row, and in several row groups and shards.
+        var videos = WithoutCaptions(Sampling.OverlappedClipSamplerTests.AwkwardVideos(), 0, 15, 16, 17, 31, 40, 59);
+        await SyntheticShards.WriteAsync(videos, _dir, videosPerShard: 16, new VideoData.Features.Shards.FeatureShardWriterOptions { VideosPerRowGroup = 4 });
+        File.WriteAllText(Path.Combine(_dir, "notes.txt"), "not a shard");
+        var (blobs, key) = _resolver.Resolve(new Uri(_dir + "/").AbsoluteUri);
+        await using var store = await FeatureShardVideoStore.OpenAsync(blobs, key, new FeatureShardStoreOptions { FeatureDim = 8 });
+
+        var before = blobs.Counters.BytesRead;
+        var (count, without) = await ShardCaptionCensus.CountAsync(blobs, key);
+        var censusBytes = blobs.Counters.BytesRead - before;
+        var shardBytes = Directory.GetFiles(_dir, "*.parquet").Sum(f => new FileInfo(f).Length);
+
+        var screened = await PlannableVideos.ScreenAsync(store);
+        Assert.Equal(60, count);
+        Assert.Equal(screened.WithoutCaptions.Order(StringComparer.Ordinal), without.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { 0, 15, 16, 17, 31, 40, 59 }.Select(i => videos[i].VideoId).Order(StringComparer.Ordinal), without.Order(StringComparer.Ordinal));
+        var excluded = PlannableVideos.Exclude(store, without);
+        Assert.Equal(screened.Store.VideoIds, excluded.Store.VideoIds);
+        Assert.Equal(screened.WithoutCaptions, excluded.WithoutCaptions);
+        Assert.True(censusBytes < shardBytes / 2, $"the census read {censusBytes} of {shardBytes} shard bytes");
+    }
+
+    [Fact]
     public async Task ScreenAsync_AllCaptioned_KeepsTheStoreAndReportsNothing()
     {
         var store = new InMemoryVideoStore(Sampling.OverlappedClipSamplerTests.AwkwardVideos());

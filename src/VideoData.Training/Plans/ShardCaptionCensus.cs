@@ -1,0 +1,124 @@
+using Parquet;
+using Parquet.Schema;
+using VideoData.Storage.Blobs;
+
+namespace VideoData.Training.Plans;
+
+/// <summary>
+/// Finds the videos of a feature shard set that have no caption segments by reading only two small columns
+/// of each row group — <c>video_id</c> and <c>captions.list.element.start</c> (DESIGN §4) — never the
+/// features. Over S3 that is a few ranged reads per row group, so a plan can leave captionless videos out
+/// before training without a pass over the data.
+/// </summary>
+public static class ShardCaptionCensus
+{
+    private const string IdColumn = "video_id";
+    private const string StartColumn = "captions/list/element/start";
+
+    /// <summary>
+    /// Every video of the shards under <paramref name="prefix"/> (the objects <c>FeatureShardVideoStore</c> opens:
+    /// <c>*.parquet</c>, names starting with a dot skipped) and the ids of those with no caption segment.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A shard is unreadable or lacks the two columns; the message names it.</exception>
+    public static async Task<(int Videos, IReadOnlySet<string> WithoutCaptions)> CountAsync(IBlobStore blobs, string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var videos = 0;
+        var without = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var blob in blobs.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            var name = blob.Key[(blob.Key.LastIndexOf('/') + 1)..];
+            if (!name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith('.'))
+            {
+                continue;
+            }
+
+            var stream = await blobs.OpenReadAsync(blob.Key, cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                videos += await CountShardAsync(stream, blobs.UriOf(blob.Key), without, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return (videos, without);
+    }
+
+    private static async Task<int> CountShardAsync(Stream stream, string name, HashSet<string> without, CancellationToken cancellationToken)
+    {
+        ParquetReader reader;
+        try
+        {
+            reader = await ParquetReader.CreateAsync(stream, null, leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new InvalidDataException($"Feature shard '{name}' is not a readable Parquet file: {ex.Message}", ex);
+        }
+
+        await using (reader.ConfigureAwait(false))
+        {
+            var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Path.ToString(), StringComparer.Ordinal);
+            if (!fields.TryGetValue(IdColumn, out var idField) || !fields.TryGetValue(StartColumn, out var startField))
+            {
+                throw new InvalidDataException($"Feature shard '{name}' lacks the column {IdColumn} or {StartColumn}; it is not a VideoData feature shard.");
+            }
+
+            var rows = 0;
+            for (var g = 0; g < reader.RowGroupCount; g++)
+            {
+                using var group = reader.OpenRowGroupReader(g);
+                var count = checked((int)group.RowCount);
+                var (ids, _, _) = await ReadAsync<ReadOnlyMemory<char>>(group, idField, cancellationToken).ConfigureAwait(false);
+                var (_, def, rep) = await ReadAsync<double>(group, startField, cancellationToken).ConfigureAwait(false);
+                // Each row's list begins at repetition level 0; the row has a segment when some entry of its list
+                // reaches the column's full definition level (an empty list stops short of it).
+                var captioned = new bool[count];
+                var row = -1;
+                for (var i = 0; i < rep.Length; i++)
+                {
+                    if (rep[i] == 0 && ++row >= count)
+                    {
+                        throw new InvalidDataException($"Feature shard '{name}', row group {g}: the captions column has more lists than the {count} rows.");
+                    }
+
+                    if (row < 0)
+                    {
+                        throw new InvalidDataException($"Feature shard '{name}', row group {g}: the captions column does not start a row at its first value.");
+                    }
+
+                    captioned[row] |= def[i] == startField.MaxDefinitionLevel;
+                }
+
+                if (row != count - 1 || ids.Length < count)
+                {
+                    throw new InvalidDataException($"Feature shard '{name}', row group {g}: {row + 1} caption lists and {ids.Length} ids for {count} rows.");
+                }
+
+                for (var r = 0; r < count; r++)
+                {
+                    if (!captioned[r])
+                    {
+                        without.Add(ids[r].ToString());
+                    }
+                }
+
+                rows += count;
+            }
+
+            return rows;
+        }
+    }
+
+    private static async Task<(T[] Values, int[] Def, int[] Rep)> ReadAsync<T>(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+        where T : struct
+    {
+        var levels = checked((int)(group.GetMetadata(field)?.MetaData?.NumValues
+            ?? throw new InvalidDataException($"column {field.Path} has no metadata")));
+        var values = new T[levels];
+        var def = new int[levels];
+        var rep = new int[levels];
+        await group.ReadRawAsync<T>(field, values.AsMemory(), def.AsMemory(), rep.AsMemory(), cancellationToken).ConfigureAwait(false);
+        return (values, def, rep);
+    }
+}
