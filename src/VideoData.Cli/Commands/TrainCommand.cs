@@ -17,7 +17,7 @@ internal static class TrainCommand
     {
         var config = new Option<FileInfo>("--config")
         {
-            Description = "Training pipeline file: pipelines/videoclip-tiny.json (tiny model, CPU, about a minute on a synthetic corpus), "
+            Description = "Training pipeline file: pipelines/videoclip-tiny.json (tiny model, CPU, under a minute on a synthetic corpus), "
                 + "pipelines/videoclip-demo.json (tiny model on the shards `videodata demo` writes) or pipelines/videoclip-reference.json (the published shape, GPU).",
             HelpName = "FILE",
             Required = true,
@@ -62,12 +62,13 @@ internal static class TrainCommand
         var dataOnly = new Option<bool>("--data-only")
         {
             Description = "Stream this rank's batches of every epoch exactly as training would (plan, clips, tensors on the device) without a model, "
-                + "and print batch counts and batches/s: checks a distributed launch's data and measures the input pipeline. Writes nothing to the output folder.",
+                + "and print batch counts and batches/s: checks a distributed launch's data and measures the input pipeline. Uses the trainer's plan "
+                + "files in OUTPUT/plans/ where they exist, else the seeded shuffle the trainer would make; writes nothing to the output folder.",
         };
-        var digests = new Option<FileInfo?>("--digests")
+        var digests = new Option<string?>("--digests")
         {
             Description = "With --data-only: write one JSON line per batch (epoch, step, plan_batch, video ids, SHA-256 of the batch's clips) to FILE, "
-                + "to compare runs or process counts bit for bit.",
+                + "to compare runs or process counts bit for bit; {rank} in FILE becomes this process's rank.",
             HelpName = "FILE",
         };
         var command = new Command(
@@ -80,9 +81,10 @@ internal static class TrainCommand
             + "  videodata train --config pipelines/videoclip-tiny.json                      # tiny model, synthetic corpus, CPU\n"
             + "  videodata demo && videodata train --config pipelines/videoclip-demo.json    # tiny model on the demo's shards\n"
             + "  videodata train --config pipelines/videoclip-tiny.json --shards out/demo/features/shards --held-out-videos 2\n"
-            + "  videodata train --config pipelines/videoclip-tiny.json --stop-after-steps 20, then the same with --resume\n"
+            + "  videodata train --config pipelines/videoclip-tiny.json --stop-after-steps 20   # stop with a checkpoint at step 20\n"
+            + "  videodata train --config pipelines/videoclip-tiny.json --resume                # ...and continue where it stopped\n"
             + "  videodata train --config pipelines/videoclip-reference.json --device cuda --shards s3://bucket/features/shards/\n"
-            + "  srun -n 4 videodata train --config C --data-only --digests rank.jsonl  # each Slurm task streams its slice")
+            + "  srun -n 4 videodata train --config C --data-only --digests 'digests-{rank}.jsonl'   # each Slurm task streams its slice")
         {
             config, output, shards, heldOut, epochs, seed, device, resume, stopAfter, rank, worldSize, dataOnly, digests,
         };
@@ -136,7 +138,8 @@ internal static class TrainCommand
 
                 if (rehearse)
                 {
-                    return await RehearseAsync(loaded, options, data.Train, me, rankSource, parseResult.GetValue(digests), cancellationToken).ConfigureAwait(false);
+                    var digestPath = parseResult.GetValue(digests)?.Replace("{rank}", me.Rank.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+                    return await RehearseAsync(loaded, options, data.Train, me, rankSource, digestPath is null ? null : new FileInfo(digestPath), cancellationToken).ConfigureAwait(false);
                 }
 
                 return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);

@@ -96,9 +96,10 @@ public sealed class TrainCommandTests : IDisposable
         {
             var runs = Enumerable.Range(0, world).Select(async rank =>
             {
+                // Every rank gets the same --digests argument, as a launcher gives it; {rank} keeps their files apart.
                 var digests = Path.Combine(_dir, "ranks", $"w{world}-r{rank}.jsonl");
                 var (environment, extra) = launch(rank);
-                var result = await CliRunner.RunAsync(environment, ["train", "--config", config, "--data-only", "--digests", digests, .. extra]);
+                var result = await CliRunner.RunAsync(environment, ["train", "--config", config, "--data-only", "--digests", Path.Combine(_dir, "ranks", $"w{world}-r{{rank}}.jsonl"), .. extra]);
                 Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
                 Assert.Contains($"epoch 1: rank {rank} of {world}: {10 / world} of the plan's 10 batches", result.Stdout, StringComparison.Ordinal);
                 return File.ReadAllLines(digests).Select(l => JsonDocument.Parse(l).RootElement).ToList();
