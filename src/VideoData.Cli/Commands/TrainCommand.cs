@@ -230,7 +230,7 @@ internal static class TrainCommand
                 var dropped = plan.Batches.Count - (steps * me.WorldSize);
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"epoch {epoch}: {me}: {steps} of the plan's {plan.Batches.Count} batches ({clips} clips{(dropped > 0 ? $"; {dropped} batches of an incomplete last round dropped on every rank" : string.Empty)}) "
+                    $"epoch {epoch}: {me}: {steps} of the plan's {plan.Batches.Count} batches ({clips} clips{(dropped > 0 ? $"; {(dropped == 1 ? "the plan's last batch is" : $"the plan's last {dropped} batches are")} not a whole round of {me.WorldSize} and no rank trains on {(dropped == 1 ? "it" : "them")}" : string.Empty)}) "
                     + $"in {seconds:F2} s, {steps / Math.Max(seconds, 1e-9):F1} batches/s"));
             }
         }

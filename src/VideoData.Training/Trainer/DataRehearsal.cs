@@ -77,8 +77,8 @@ public sealed record BatchDigest(int Epoch, int Step, int PlanBatch, IReadOnlyLi
 /// Streams a rank's share of an epoch exactly as training would (same plan slice, clips, tensors and device)
 /// without a model: to check a distributed launch's data before spending accelerator time, to measure what
 /// one rank's input pipeline sustains, and to prove that ranks together see the single-process batches.
-/// External trainers consume the same stream with
-/// <c>BatchStreamer.StreamAsync(store, plan.ForRank(rank, worldSize), options)</c>.
+/// External trainers consume the same stream as batches with
+/// <c>BatchStreamer.StreamAsync(store, TrainingRank.Resolve(null, null).Rank.Slice(plan), options)</c>.
 /// </summary>
 public static class DataRehearsal
 {
@@ -98,7 +98,7 @@ public static class DataRehearsal
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(rank);
         ArgumentNullException.ThrowIfNull(options);
-        var slice = plan.ForRank(rank.Rank, rank.WorldSize);
+        var slice = rank.Slice(plan);
         await foreach (var batch in BatchStreamer.StreamAsync(store, slice, options, 0, cancellationToken).ConfigureAwait(false))
         {
             using (batch)

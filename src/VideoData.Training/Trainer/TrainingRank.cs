@@ -79,6 +79,14 @@ public sealed record TrainingRank(int Rank, int WorldSize)
         return (new TrainingRank(resolvedRank, resolvedWorld), source);
     }
 
+    /// <summary>This rank's batches of <paramref name="plan"/>, the full plan every rank computes alike (<see cref="Plans.BatchPlan.ForRank"/>).</summary>
+    /// <exception cref="ArgumentException">The plan has fewer batches than <see cref="WorldSize"/>.</exception>
+    public Plans.BatchPlan Slice(Plans.BatchPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return plan.ForRank(Rank, WorldSize);
+    }
+
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"rank {Rank} of {WorldSize}");
 
