@@ -23,22 +23,20 @@ namespace VideoData.Features.Shards;
 /// <c>list&lt;struct&lt;start: double, end: double, text: string, token_ids: list&lt;int32&gt;&gt;&gt;</c>, empty when none.
 /// </description></item>
 /// </list>
-/// Columns are written uncompressed, PLAIN, one data page per column chunk: float features barely compress
+/// Columns are written uncompressed with PLAIN values: float features barely compress
 /// with a general codec (Snappy saved about 2%), and uncompressed pages let <see cref="FeatureShardReader"/> copy
 /// each video's values from the file straight into its array. Shards written earlier with Snappy read the same
 /// (decompressed page by page); any other codec or page layout an independent writer chose is read through
 /// Parquet.Net's general column reader.
 /// Row groups hold at most <see cref="FeatureShardWriterOptions.VideosPerRowGroup"/> videos (and at
 /// most <see cref="FeatureShardWriterOptions.MaxRowGroupBytes"/> of feature values), so a reader fetches
-/// one video by reading the footer and one row group. The footer's key/value metadata carries the
-/// lineage (<c>videodata.*</c>, see <see cref="ShardLineage"/>) and the per-video index
-/// <c>videodata.index</c>: a JSON object mapping each video id to its row group. Read amplification
-/// of a single-video read is therefore the footer plus one row group: at most
-/// VideosPerRowGroup videos' worth of columns (16 by default), i.e. about VideosPerRowGroup× the
-/// video's own bytes. Over S3 the read stream adds its minimum range per seek (256 KiB by default)
-/// for each small column chunk: measured on s3rver, reading one of 64 one-minute videos from a
-/// shard of 8-video row groups fetched 23% of the 7.9 MB shard without read-ahead and 33–37% with
-/// the default read-ahead (the row group itself is 12.5%).
+/// one video by reading the footer and one row group: that group's small columns (ids, sizes, captions) and,
+/// in an uncompressed shard, only the video's own bytes of the feature columns (a Snappy shard's feature pages
+/// are read whole). The footer's key/value metadata carries the lineage (<c>videodata.*</c>, see
+/// <see cref="ShardLineage"/>) and the per-video index <c>videodata.index</c>: a JSON object mapping each video
+/// id to its row group. Over S3 the read stream adds its minimum range per seek (256 KiB by default) for each
+/// small column chunk: measured on s3rver, reading one of 64 one-minute videos from a shard of 8-video row
+/// groups fetched 20% of the 7.9 MB shard without read-ahead (23% when the whole row group was read).
 /// </summary>
 public static class FeatureShardFormat
 {

@@ -8,7 +8,8 @@ namespace VideoData.Features.Shards;
 /// <summary>
 /// Reads a feature shard (layout: <see cref="FeatureShardFormat"/>). Opening reads only the footer
 /// (schema, lineage metadata, the per-video index); <see cref="ReadVideoAsync"/> then reads the one
-/// row group holding that video. A file that is not an intact feature shard gives an
+/// row group holding that video: its small columns, and of the feature columns only that video's values when
+/// they are stored uncompressed (the writer's layout). A file that is not an intact feature shard gives an
 /// <see cref="InvalidDataException"/> naming it. Not thread-safe.
 /// </summary>
 public sealed class FeatureShardReader : IAsyncDisposable
@@ -136,7 +137,16 @@ public sealed class FeatureShardReader : IAsyncDisposable
             throw new KeyNotFoundException($"Feature shard '{Name}' has no video '{videoId}'.");
         }
 
-        var records = await ReadRowGroupAsync(rowGroup, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<FeatureRecord> records;
+        try
+        {
+            records = await ReadRowGroupCoreAsync(rowGroup, videoId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
+        {
+            throw new InvalidDataException($"Feature shard '{Name}': row group {rowGroup} cannot be read (truncated or corrupt): {ex.Message}", ex);
+        }
+
         return records.FirstOrDefault(r => r.VideoId == videoId)
             ?? throw new InvalidDataException($"Feature shard '{Name}': its index places video '{videoId}' in row group {rowGroup}, which does not hold it.");
     }
@@ -160,7 +170,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rowGroup, RowGroupCount);
         try
         {
-            return await ReadRowGroupCoreAsync(rowGroup, cancellationToken).ConfigureAwait(false);
+            return await ReadRowGroupCoreAsync(rowGroup, null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not InvalidDataException)
         {
@@ -239,21 +249,36 @@ public sealed class FeatureShardReader : IAsyncDisposable
         return (index, ids);
     }
 
-    private async Task<IReadOnlyList<FeatureRecord>> ReadRowGroupCoreAsync(int rowGroup, CancellationToken ct)
+    /// <summary>Reads the row group's videos, or only <paramref name="onlyId"/> (whose feature bytes alone are then read where the layout allows).</summary>
+    private async Task<IReadOnlyList<FeatureRecord>> ReadRowGroupCoreAsync(int rowGroup, string? onlyId, CancellationToken ct)
     {
         using var group = _reader.OpenRowGroupReader(rowGroup);
         var rows = checked((int)group.RowCount);
         var ids = (await ReadColumnAsync<ReadOnlyMemory<char>>(group, _fields["video_id"], ct).ConfigureAwait(false)).Values;
+        var only = -1;
+        if (onlyId is not null)
+        {
+            for (var r = 0; r < rows && only < 0; r++)
+            {
+                only = ids[r].Span.SequenceEqual(onlyId) ? r : -1;
+            }
+
+            if (only < 0)
+            {
+                return [];
+            }
+        }
+
         var durations = (await ReadColumnAsync<double>(group, _fields["duration"], ct).ConfigureAwait(false)).Values;
         var seconds = (await ReadColumnAsync<int>(group, _fields["seconds"], ct).ConfigureAwait(false)).Values;
         var dims = (await ReadColumnAsync<int>(group, _fields["dim"], ct).ConfigureAwait(false)).Values;
         var mixedDims = (await ReadColumnAsync<int>(group, _fields["mixed_5c_dim"], ct).ConfigureAwait(false)).Values;
-        var features = await ReadFloatListsAsync(group, "features/list/element", rows, seconds, dims, ct).ConfigureAwait(false);
-        var mixed = await ReadFloatListsAsync(group, "mixed_5c/list/element", rows, seconds, mixedDims, ct).ConfigureAwait(false);
+        var features = await ReadFloatListsAsync(group, "features/list/element", rows, seconds, dims, only, ct).ConfigureAwait(false);
+        var mixed = await ReadFloatListsAsync(group, "mixed_5c/list/element", rows, seconds, mixedDims, only, ct).ConfigureAwait(false);
         var captions = await ReadCaptionsAsync(group, rows, ct).ConfigureAwait(false);
 
-        var records = new List<FeatureRecord>(rows);
-        for (var r = 0; r < rows; r++)
+        var records = new List<FeatureRecord>(only < 0 ? rows : 1);
+        for (var r = only < 0 ? 0 : only; r < (only < 0 ? rows : only + 1); r++)
         {
             var record = new FeatureRecord
             {
@@ -281,7 +306,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
         return records;
     }
 
-    private async Task<float[][]> ReadFloatListsAsync(ParquetRowGroupReader group, string column, int rows, int[] seconds, int[] widths, CancellationToken ct)
+    private async Task<float[][]> ReadFloatListsAsync(ParquetRowGroupReader group, string column, int rows, int[] seconds, int[] widths, int only, CancellationToken ct)
     {
         var field = _fields[column];
 
@@ -301,7 +326,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
             float[][]? fast;
             try
             {
-                fast = await FloatListChunkReader.TryReadAsync(_stream, meta!, field, lengths, ct).ConfigureAwait(false);
+                fast = await FloatListChunkReader.TryReadAsync(_stream, meta!, field, lengths, ct, only).ConfigureAwait(false);
             }
             catch (InvalidDataException ex)
             {

@@ -33,10 +33,12 @@ internal static class FloatListChunkReader
 
     /// <summary>
     /// Reads the chunk described by <paramref name="meta"/> into arrays of <paramref name="lengths"/> floats, or
-    /// answers <see langword="null"/> when its layout is not one this path handles. Throws
-    /// <see cref="InvalidDataException"/> when the chunk contradicts the lengths or is malformed.
+    /// answers <see langword="null"/> when its layout is not one this path handles. With <paramref name="onlyRow"/>
+    /// ≥ 0 only that row's array is filled (the others are empty) and, in an uncompressed chunk, only its values are
+    /// read from the stream: the other rows' bytes are skipped. Throws <see cref="InvalidDataException"/> when the
+    /// chunk contradicts the lengths or is malformed (levels are checked for every row either way).
     /// </summary>
-    public static async Task<float[][]?> TryReadAsync(Stream stream, ColumnMetaData meta, DataField field, int[] lengths, CancellationToken ct)
+    public static async Task<float[][]?> TryReadAsync(Stream stream, ColumnMetaData meta, DataField field, int[] lengths, CancellationToken ct, int onlyRow = -1)
     {
         if (field.MaxDefinitionLevel != 1 || field.MaxRepetitionLevel != 1 || (int)meta.Type != PhysicalFloat
             || (int)meta.Codec is not (CodecUncompressed or CodecSnappy))
@@ -66,13 +68,13 @@ internal static class FloatListChunkReader
         var rows = new float[lengths.Length][];
         for (var r = 0; r < rows.Length; r++)
         {
-            rows[r] = lengths[r] == 0 ? [] : GC.AllocateUninitializedArray<float>(lengths[r]);
+            rows[r] = lengths[r] == 0 || (onlyRow >= 0 && r != onlyRow) ? [] : GC.AllocateUninitializedArray<float>(lengths[r]);
         }
 
         var cursor = new ChunkCursor(stream, start, meta.TotalCompressedSize);
         try
         {
-            var filler = new RowFiller(rows);
+            var filler = new RowFiller(rows, lengths);
             var levels = new RepetitionCursor(lengths);
             long levelsRead = 0;
             while (levelsRead < levelCount)
@@ -406,11 +408,11 @@ internal static class FloatListChunkReader
         }
     }
 
-    /// <summary>Places value bytes, in order, into the rows' arrays.</summary>
-    private sealed class RowFiller(float[][] rows)
+    /// <summary>Places value bytes, in order, into the rows' arrays; rows without an array of their length are passed over.</summary>
+    private sealed class RowFiller(float[][] rows, int[] lengths)
     {
         private int _row;
-        private int _offset;
+        private long _offset;
 
         public long WrittenBytes { get; private set; }
 
@@ -418,9 +420,13 @@ internal static class FloatListChunkReader
         {
             while (!source.IsEmpty)
             {
-                var target = Next();
-                var n = Math.Min(target.Length, source.Length);
-                source[..n].CopyTo(target);
+                var row = NextRow();
+                var n = (int)Math.Min(RowBytes(row) - _offset, source.Length);
+                if (rows[row].Length == lengths[row])
+                {
+                    source[..n].CopyTo(MemoryMarshal.AsBytes(rows[row].AsSpan())[(int)_offset..]);
+                }
+
                 Advance(n);
                 source = source[n..];
             }
@@ -431,18 +437,26 @@ internal static class FloatListChunkReader
             while (bytes > 0)
             {
                 var row = NextRow();
-                var n = (int)Math.Min(((long)rows[row].Length * sizeof(float)) - _offset, bytes);
-                await cursor.ReadExactlyAsync(rows[row].AsMemory().Cast<float, byte>().Slice(_offset, n), ct).ConfigureAwait(false);
+                var n = Math.Min(RowBytes(row) - _offset, bytes);
+                if (rows[row].Length == lengths[row])
+                {
+                    await cursor.ReadExactlyAsync(rows[row].AsMemory().Cast<float, byte>().Slice((int)_offset, (int)n), ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    cursor.Skip(n);
+                }
+
                 Advance(n);
                 bytes -= n;
             }
         }
 
-        private Span<byte> Next() => MemoryMarshal.AsBytes(rows[NextRow()].AsSpan())[_offset..];
+        private long RowBytes(int row) => (long)lengths[row] * sizeof(float);
 
         private int NextRow()
         {
-            while (_row < rows.Length && _offset == rows[_row].Length * sizeof(float))
+            while (_row < rows.Length && _offset == RowBytes(_row))
             {
                 _row++;
                 _offset = 0;
@@ -456,7 +470,7 @@ internal static class FloatListChunkReader
             return _row;
         }
 
-        private void Advance(int bytes)
+        private void Advance(long bytes)
         {
             _offset += bytes;
             WrittenBytes += bytes;

@@ -96,6 +96,26 @@ public sealed class FeatureShardCodecTests : IDisposable
         Assert.Contains(Parquet.Meta.Encoding.PLAIN, meta.Encodings);
     }
 
+    [Fact]
+    public async Task ReadVideo_UncompressedShard_ReadsThatVideosValuesNotItsRowGroups()
+    {
+        // 16 one-minute videos in one row group: 123 KB of features each, about 2 MB together.
+        var records = Enumerable.Range(0, 16).Select(i => FeatureShardTests.MakeRecord($"v{i:D2}", 60, mixed: false, captions: 3, seed: i)).ToList();
+        var path = await WriteAsync(records, compression: null, perGroup: 16);
+        var groupBytes = records.Sum(r => r.Features.Length * 4L);
+
+        await using var counting = new CountingStream(File.OpenRead(path));
+        await using var reader = await FeatureShardReader.OpenAsync(counting, path);
+        var footer = counting.BytesRead;
+        var read = await reader.ReadVideoAsync("v07");
+
+        Assert.Equal(records[7].Features, read.Features);
+        Assert.Equal(records[7].Captions, read.Captions);
+        var fetched = counting.BytesRead - footer;
+        Assert.True(fetched >= records[7].Features.Length * 4L, $"read {fetched} bytes");
+        Assert.True(fetched < groupBytes / 4, $"read {fetched} bytes of a {groupBytes}-byte row group for one of its 16 videos");
+    }
+
     [Theory]
     [InlineData(CompressionMethod.None, true)]
     [InlineData(CompressionMethod.Snappy, true)]
@@ -156,5 +176,56 @@ public sealed class FeatureShardCodecTests : IDisposable
         var ex = await Assert.ThrowsAsync<InvalidDataException>(() => reader.ReadVideoAsync("good"));
 
         Assert.Contains(path, ex.Message);
+    }
+
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => inner.Length;
+
+        public override long Position { get => inner.Position; set => inner.Position = value; }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private int Count(int n)
+        {
+            BytesRead += n;
+            return n;
+        }
     }
 }
