@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using VideoData.Captions.Reading;
 using VideoData.Captions.Tokenization;
 
@@ -45,6 +46,7 @@ public sealed class CaptionCleaner
     }
 
     /// <summary>Cleans the cues of <paramref name="videoId"/>; the id also seeds the dedup coin.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CleanedCaptions Clean(string videoId, IReadOnlyList<CaptionCue> cues)
     {
         ArgumentNullException.ThrowIfNull(videoId);

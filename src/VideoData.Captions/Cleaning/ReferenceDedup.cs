@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace VideoData.Captions.Cleaning;
 
 /// <summary>
@@ -17,6 +19,7 @@ namespace VideoData.Captions.Cleaning;
 /// </remarks>
 internal static class ReferenceDedup
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<TimedText> Apply<TCoin>(List<TimedText> cues, ref TCoin coin)
         where TCoin : struct, IDedupCoin
     {
@@ -87,6 +90,7 @@ internal static class ReferenceDedup
     }
 
     /// <summary>Length of the shortest prefix of <paramref name="current"/> that <paramref name="previous"/> ends with, or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ShortestOverlap(string previous, string current)
     {
         var limit = Math.Min(previous.Length, current.Length);

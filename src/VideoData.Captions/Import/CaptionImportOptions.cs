@@ -24,10 +24,10 @@ public sealed class CaptionImportOptions
     /// <summary>Tokenizer; the embedded bert-base-uncased one when null.</summary>
     public BertWordPieceTokenizer? Tokenizer { get; set; }
 
-    /// <summary>Threads cleaning and tokenizing, 1 to 64; default: the processor count, at most 4.</summary>
+    /// <summary>Threads cleaning and tokenizing (pass 2) and tables written at once (pass 3), 1 to 64; default: the processor count, at most 4.</summary>
     public int Parallelism { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
-    /// <summary>Receives progress every 1,000 entries of each pass, on the reading thread; null for none.</summary>
+    /// <summary>Receives progress every 1,000 entries of passes 1 and 2 and after every table of pass 3, never concurrently; null for none.</summary>
     public IProgress<CaptionImportProgress>? Progress { get; set; }
 
     internal void Validate()

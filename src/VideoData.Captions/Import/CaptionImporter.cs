@@ -19,7 +19,8 @@ namespace VideoData.Captions.Import;
 /// index of the ids (about 30 bytes a video) to assign shards; pass 2 streams it again, cleans and
 /// tokenizes each video on <see cref="CaptionImportOptions.Parallelism"/> threads (bounded
 /// channels between reader, cleaners and writer) and appends it to its shard's spill file; pass 3
-/// turns one spill file at a time into a sorted Parquet table. Every output is written under a
+/// turns each spill file into a sorted Parquet table, as many at a time as there are cleaning
+/// threads (each holds one shard's records). Every output is written under a
 /// temporary name and then renamed.
 /// </remarks>
 public static class CaptionImporter
@@ -59,20 +60,7 @@ public static class CaptionImporter
         {
             var cleaned = await CleanAllAsync(input, ranks, options, cleaner, spills, spillFolder, cancellationToken).ConfigureAwait(false);
             var metadata = Metadata(options, input, shardCount);
-            var files = new List<string>(shardCount);
-            for (var shard = 0; shard < shardCount; shard++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var rows = spills[shard]?.ReadSorted() ?? [];
-                var path = Path.Combine(output, ShardPlanner.ShardName(shard) + ".parquet");
-                var shardMetadata = new Dictionary<string, string>(metadata) { ["videodata.captions.shard"] = shard.ToString(CultureInfo.InvariantCulture) };
-                await CaptionTable.WriteAsync(path, rows, shardMetadata, cancellationToken).ConfigureAwait(false);
-                spills[shard]?.Dispose();
-                spills[shard] = null;
-                files.Add(path);
-                options.Progress?.Report(new CaptionImportProgress(3, shard + 1));
-            }
-
+            var files = await WriteTablesAsync(output, spills, metadata, options, cancellationToken).ConfigureAwait(false);
             var summary = cleaned with { Shards = shardCount, ShardSize = options.ShardSize, ShardFiles = files };
             await WriteReportsAsync(output, summary, cancellationToken).ConfigureAwait(false);
             return summary;
@@ -86,6 +74,42 @@ public static class CaptionImporter
 
             Directory.Delete(spillFolder, recursive: true);
         }
+    }
+
+    /// <summary>Pass 3: turns the spill files into tables, <see cref="CaptionImportOptions.Parallelism"/> shards at a time.</summary>
+    private static async Task<string[]> WriteTablesAsync(
+        string output, SpillFile?[] spills, Dictionary<string, string> metadata, CaptionImportOptions options, CancellationToken cancellationToken)
+    {
+        var files = new string[spills.Length];
+        var next = -1;
+        var written = 0;
+        var progressLock = new Lock();
+        var writers = Enumerable.Range(0, Math.Min(options.Parallelism, spills.Length)).Select(_ => Task.Run(
+            async () =>
+            {
+                // Each writer reuses one record buffer and one set of column buffers for all its shards.
+                var records = Array.Empty<byte>();
+                var columns = new CaptionColumns();
+                int shard;
+                while ((shard = Interlocked.Increment(ref next)) < spills.Length)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var rows = spills[shard]?.ReadAll(ref records) ?? new SpilledShard(records, []);
+                    var path = Path.Combine(output, ShardPlanner.ShardName(shard) + ".parquet");
+                    var shardMetadata = new Dictionary<string, string>(metadata) { ["videodata.captions.shard"] = shard.ToString(CultureInfo.InvariantCulture) };
+                    await CaptionTable.WriteAsync(path, rows, shardMetadata, columns, cancellationToken).ConfigureAwait(false);
+                    spills[shard]?.Dispose();
+                    spills[shard] = null;
+                    files[shard] = path;
+                    lock (progressLock)
+                    {
+                        options.Progress?.Report(new CaptionImportProgress(3, ++written));
+                    }
+                }
+            },
+            cancellationToken));
+        await Task.WhenAll(writers).ConfigureAwait(false);
+        return files;
     }
 
     private static (int[] Ranks, int Distinct) CollectIds(string input, IProgress<CaptionImportProgress>? progress, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using VideoData.Storage.Sharding;
 
@@ -25,6 +26,7 @@ internal sealed class ShardOrder
     public int Count => _keys.Count;
 
     /// <summary>Adds the next id (ids are numbered in the order added, from 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(string videoId)
     {
         var byteCount = Encoding.UTF8.GetByteCount(videoId);

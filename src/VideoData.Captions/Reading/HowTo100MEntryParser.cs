@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace VideoData.Captions.Reading;
@@ -6,6 +7,7 @@ namespace VideoData.Captions.Reading;
 internal static class HowTo100MEntryParser
 {
     /// <summary>Parses the object; returns null and sets <paramref name="damage"/> when it is not a valid entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<CaptionCue>? TryParse(ReadOnlySpan<byte> json, out int unpaired, out string? damage)
     {
         unpaired = 0;
@@ -82,6 +84,7 @@ internal static class HowTo100MEntryParser
         return cues;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<double> ReadNumbers(ref Utf8JsonReader reader, string name)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
@@ -103,6 +106,7 @@ internal static class HowTo100MEntryParser
         return values;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<string?> ReadTexts(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)

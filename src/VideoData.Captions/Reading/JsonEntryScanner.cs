@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -75,6 +76,7 @@ internal sealed class JsonEntryScanner
     }
 
     /// <summary>Finds the next entry in the buffered bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Step TryScan(out RawEntry entry)
     {
         entry = default;
@@ -339,6 +341,7 @@ internal sealed class JsonEntryScanner
     }
 
     /// <summary>Index of the closing quote of a string whose content starts at <paramref name="pos"/>, or -1 if not in the buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int FindStringEnd(ReadOnlySpan<byte> span, int pos)
     {
         while (pos < span.Length)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace VideoData.Captions.Tokenization;
@@ -32,6 +33,11 @@ public sealed class BertWordPieceTokenizer
     private const string EmbeddedVocabularyName = "VideoData.Captions.bert-base-uncased-vocab.txt";
 
     private static readonly Lazy<BertWordPieceTokenizer> s_default = new(LoadEmbedded);
+
+    // Printable ASCII and the whitespace controls the general path treats as word breaks (tab, line
+    // feed, vertical tab, form feed, carriage return): text of these alone takes the fast path.
+    private static readonly SearchValues<char> s_plainAscii = SearchValues.Create(
+        "\t\n\v\f\r !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     private readonly string[] _tokens;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _wordStarts;
@@ -171,7 +177,86 @@ public sealed class BertWordPieceTokenizer
         return text[..index];
     }
 
+    /// <summary>As <see cref="Encode(ReadOnlySpan{char}, int)"/> but always on the general (any Unicode) path; tests compare it with the ASCII fast path.</summary>
+    internal int[] EncodeGeneral(ReadOnlySpan<char> text, int maxTokens)
+    {
+        var ids = new IdBuffer(maxTokens);
+        try
+        {
+            TokenizeGeneral(text, ref ids);
+            return ids.ToArray();
+        }
+        finally
+        {
+            ids.Dispose();
+        }
+    }
+
     private void Tokenize(ReadOnlySpan<char> text, ref IdBuffer ids)
+    {
+        // Nearly all caption text is printable ASCII, where every rule of the general path reduces to a
+        // table lookup per character: take that path without decoding runes or Unicode categories.
+        if (text.IndexOfAnyExcept(s_plainAscii) < 0)
+        {
+            TokenizeAscii(text, ref ids);
+        }
+        else
+        {
+            TokenizeGeneral(text, ref ids);
+        }
+    }
+
+    /// <summary>Tokenizes text of <see cref="s_plainAscii"/> characters only; the same ids as <see cref="TokenizeGeneral"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TokenizeAscii(ReadOnlySpan<char> text, ref IdBuffer ids)
+    {
+        char[]? rented = null;
+        var lowered = text.Length <= 256 ? stackalloc char[256] : (rented = ArrayPool<char>.Shared.Rent(text.Length));
+        try
+        {
+            lowered = lowered[..text.Length];
+            Ascii.ToLower(text, lowered, out _);
+            var index = 0;
+            while (index < lowered.Length && !ids.IsFull)
+            {
+                var c = lowered[index];
+                if (c <= ' ')
+                {
+                    // Tab, line feed, vertical tab, form feed, carriage return or space: a word break.
+                    index++;
+                    continue;
+                }
+
+                if (IsAsciiPunctuation(c))
+                {
+                    WordPiece(lowered.Slice(index, 1), ref ids);
+                    index++;
+                    continue;
+                }
+
+                var end = index + 1;
+                while (end < lowered.Length && lowered[end] > ' ' && !IsAsciiPunctuation(lowered[end]))
+                {
+                    end++;
+                }
+
+                WordPiece(lowered[index..end], ref ids);
+                index = end;
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static bool IsAsciiPunctuation(char c) => c is (>= '!' and <= '/') or (>= ':' and <= '@') or (>= '[' and <= '`') or (>= '{' and <= '~');
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TokenizeGeneral(ReadOnlySpan<char> text, ref IdBuffer ids)
     {
         // Words are gathered with control characters already dropped, then normalized and split.
         var word = ArrayPool<char>.Shared.Rent(Math.Max(16, text.Length));
@@ -226,6 +311,7 @@ public sealed class BertWordPieceTokenizer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FlushWord(ReadOnlySpan<char> word, ref IdBuffer ids)
     {
         if (word.IsEmpty || ids.IsFull)
@@ -261,6 +347,7 @@ public sealed class BertWordPieceTokenizer
         return builder.ToString();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SplitPunctuation(ReadOnlySpan<char> word, ref IdBuffer ids)
     {
         var start = 0;
@@ -281,10 +368,18 @@ public sealed class BertWordPieceTokenizer
         WordPiece(word[start..], ref ids);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WordPiece(ReadOnlySpan<char> token, ref IdBuffer ids)
     {
         if (token.IsEmpty || ids.IsFull)
         {
+            return;
+        }
+
+        // Greedy longest-match-first tries the whole token first; most caption words are one piece.
+        if (token.Length <= Math.Min(_longestPiece, MaxCharactersPerWord) && _wordStarts.TryGetValue(token, out var whole))
+        {
+            ids.Add(whole);
             return;
         }
 

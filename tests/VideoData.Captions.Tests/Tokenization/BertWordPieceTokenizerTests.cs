@@ -107,4 +107,32 @@ public sealed class BertWordPieceTokenizerTests
         Assert.Contains("my-vocab.txt", error.Message, StringComparison.Ordinal);
         Assert.Contains("[UNK]", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Encode_RandomAsciiText_FastPathMatchesGeneralPath(int seed)
+    {
+        // Words of the vocabulary, pieces of words, digits, every ASCII punctuation and whitespace
+        // control, upper case, long words: the ASCII fast path must give the general path's ids.
+        string[] atoms = ["the", "Onion", "strawberries", "unaffable", "xyzzyq", "3.14", "don't", "a+b", new string('k', 101), new string('s', 100)];
+        const string Singles = "\t\n\v\f\r !\"#$%&'()*+,-./0123456789:;<=>?@ABCXYZ[\\]^_`abcxyz{|}~";
+        var random = new Random(seed);
+        for (var round = 0; round < 2000; round++)
+        {
+            var builder = new System.Text.StringBuilder();
+            var parts = random.Next(0, 30);
+            for (var i = 0; i < parts; i++)
+            {
+                builder.Append(random.Next(3) == 0 ? Singles[random.Next(Singles.Length)].ToString() : atoms[random.Next(atoms.Length)]);
+            }
+
+            var text = builder.ToString();
+            foreach (var max in new[] { 1, 5, 32, int.MaxValue })
+            {
+                Assert.Equal(s_tokenizer.EncodeGeneral(text, max), s_tokenizer.Encode(text, max));
+            }
+        }
+    }
 }
