@@ -6,7 +6,9 @@
 #    numpy arrays + a PyTorch DataLoader with WORKERS worker processes, Debian python3-torch), same machine, same
 #    videos, same clip sampling, same batch shapes. Epoch 0 of ours reads the Parquet shards cold (its read
 #    amplification, bytes read / shard bytes, is printed); epoch 1 is served from the cache. The peer reads
-#    memory-mapped .npy files, which the page cache holds after the first pass. Ratio > 1: ours is faster.
+#    memory-mapped .npy files, which the page cache holds after the first pass. Both sides load torch before their
+#    clock starts (the peer imports it; ours creates one tensor) and both read files the page cache holds (written
+#    just before). Ratio > 1: ours is faster. first_batch_s is the latency to the first batch.
 # 2. The tiny trainer on the CPU (pipelines/videoclip-tiny.json): data-wait share of step time.
 #   infra/bench/train.sh [VIDEOS] [EPOCHS] [ASSEMBLERS] [WORKERS]     (defaults 640, 2, 2, 2)
 set -euo pipefail
