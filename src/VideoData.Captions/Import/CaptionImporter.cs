@@ -87,17 +87,15 @@ public static class CaptionImporter
         var writers = Enumerable.Range(0, Math.Min(options.Parallelism, spills.Length)).Select(_ => Task.Run(
             async () =>
             {
-                // Each writer reuses one record buffer and one set of column buffers for all its shards.
-                var records = Array.Empty<byte>();
+                // Each writer reuses one set of column buffers for all its shards.
                 var columns = new CaptionColumns();
                 int shard;
                 while ((shard = Interlocked.Increment(ref next)) < spills.Length)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var rows = spills[shard]?.ReadAll(ref records) ?? new SpilledShard(records, []);
                     var path = Path.Combine(output, ShardPlanner.ShardName(shard) + ".parquet");
                     var shardMetadata = new Dictionary<string, string>(metadata) { ["videodata.captions.shard"] = shard.ToString(CultureInfo.InvariantCulture) };
-                    await CaptionTable.WriteAsync(path, rows, shardMetadata, columns, cancellationToken).ConfigureAwait(false);
+                    await CaptionTable.WriteAsync(path, spills[shard], shardMetadata, columns, cancellationToken).ConfigureAwait(false);
                     spills[shard]?.Dispose();
                     spills[shard] = null;
                     files[shard] = path;

@@ -37,11 +37,13 @@ internal static class CaptionTable
     // video_id, segments.start, segments.end, segments.text, segments.token_ids.element: the leaves in schema order.
     private static readonly DataField[] Leaves = Schema.GetDataFields();
 
-    /// <summary>Writes <paramref name="shard"/>'s records (in the order given) as a table at <paramref name="path"/>, atomically.</summary>
+    /// <summary>Writes the records of <paramref name="spill"/> (none when null) in rank order as a table at <paramref name="path"/>, atomically.</summary>
     /// <param name="columns">Column buffers, reused from table to table (one per concurrent writer).</param>
     public static async Task WriteAsync(
-        string path, SpilledShard shard, IReadOnlyDictionary<string, string> metadata, CaptionColumns columns, CancellationToken cancellationToken)
+        string path, SpillFile? spill, IReadOnlyDictionary<string, string> metadata, CaptionColumns columns, CancellationToken cancellationToken)
     {
+        spill?.SortByRank();
+        var rows = spill?.Count ?? 0;
         var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
         try
         {
@@ -51,9 +53,9 @@ internal static class CaptionTable
                 await using (writer.ConfigureAwait(false))
                 {
                     writer.CustomMetadata = metadata;
-                    for (var first = 0; first < shard.Offsets.Length; first += RowGroupSize)
+                    for (var first = 0; first < rows; first += RowGroupSize)
                     {
-                        columns.Fill(shard, first, Math.Min(RowGroupSize, shard.Offsets.Length - first));
+                        columns.Load(spill!, first, Math.Min(RowGroupSize, rows - first));
                         using var group = writer.CreateRowGroup();
                         await group.WriteAllPartsAsync(Leaves[0], columns.Ids, columns.IdLevels, null, cancellationToken).ConfigureAwait(false);
                         await group.WriteAllPartsAsync(Leaves[1], columns.Starts, columns.SegmentLevels, columns.SegmentRepetitions, cancellationToken).ConfigureAwait(false);
@@ -103,6 +105,7 @@ internal sealed class CaptionColumns
     private int[] _tokenLevels = [];
     private int[] _tokenRepetitions = [];
     private char[] _chars = [];
+    private byte[] _records = [];
     private int _rows;
     private int _segments;
     private int _segmentEntries;
@@ -131,6 +134,9 @@ internal sealed class CaptionColumns
     public ReadOnlyMemory<int> TokenLevels => _tokenLevels.AsMemory(0, _tokenEntries);
 
     public ReadOnlyMemory<int> TokenRepetitions => _tokenRepetitions.AsMemory(0, _tokenEntries);
+
+    /// <summary>Loads records <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> (in rank order) of <paramref name="spill"/>.</summary>
+    public void Load(SpillFile spill, int first, int count) => Fill(spill.ReadRows(first, count, ref _records), 0, count);
 
     /// <summary>Loads records <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> of <paramref name="shard"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -12,13 +12,16 @@ namespace VideoData.Captions.Import;
 /// <remarks>
 /// A record is the video's rank, its id, then per segment start, end, text and token ids (lengths
 /// as int32, text as UTF-8, everything in native byte order: the file is read back by this process
-/// only). <see cref="ReadAll"/> loads the whole file and orders the records by rank without
-/// decoding them; <see cref="CaptionTable"/> turns them into columns.
+/// only). The position of every record is kept in memory (16 bytes a video), so pass 3 reads the
+/// records of one row group at a time in rank order without decoding them;
+/// <see cref="CaptionColumns"/> turns them into columns.
 /// </remarks>
 internal sealed class SpillFile : IDisposable
 {
     private readonly FileStream _stream;
+    private readonly List<(int Rank, long Position, int Length)> _index = [];
     private byte[] _record = new byte[1 << 14];
+    private long _length;
 
     public SpillFile(string path)
     {
@@ -28,7 +31,7 @@ internal sealed class SpillFile : IDisposable
 
     public string Path { get; }
 
-    public int Count { get; private set; }
+    public int Count => _index.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Append(int rank, string videoId, IReadOnlyList<CaptionSegment> segments)
@@ -60,42 +63,50 @@ internal sealed class SpillFile : IDisposable
         }
 
         _stream.Write(buffer[..at]);
-        Count++;
+        _index.Add((rank, _length, at));
+        _length += at;
+    }
+
+    /// <summary>Orders the records by rank (call once, after the last <see cref="Append"/>).</summary>
+    public void SortByRank()
+    {
+        _stream.Flush();
+        _index.Sort((left, right) => left.Rank.CompareTo(right.Rank));
     }
 
     /// <summary>
-    /// Reads every record into <paramref name="buffer"/> (grown when too small, so one buffer serves
-    /// every shard) and returns them ordered by rank.
+    /// Reads records <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/>
+    /// in rank order into <paramref name="buffer"/> (grown when too small, so one buffer serves every
+    /// row group), one positioned read each: memory holds one row group's records, not the shard's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public SpilledShard ReadAll(ref byte[] buffer)
+    public SpilledShard ReadRows(int first, int count, ref byte[] buffer)
     {
-        _stream.Flush();
-        var length = checked((int)_stream.Length);
-        if (buffer.Length < length)
+        long bytes = 0;
+        for (var i = first; i < first + count; i++)
         {
-            buffer = new byte[Math.Max(length, buffer.Length + (buffer.Length / 2))];
+            bytes += _index[i].Length;
         }
 
-        _stream.Position = 0;
-        _stream.ReadExactly(buffer, 0, length);
-        var ranks = new int[Count];
-        var offsets = new int[Count];
-        var data = buffer.AsSpan(0, length);
+        if (buffer.Length < bytes)
+        {
+            buffer = new byte[checked((int)Math.Max(bytes, buffer.Length + (buffer.Length / 2)))];
+        }
+
+        var offsets = new int[count];
         var at = 0;
-        for (var i = 0; i < Count; i++)
+        for (var i = 0; i < count; i++)
         {
+            var (_, position, length) = _index[first + i];
             offsets[i] = at;
-            ranks[i] = MemoryMarshal.Read<int>(data[at..]);
-            at = SpilledShard.SkipRecord(data, at);
+            if (RandomAccess.Read(_stream.SafeFileHandle, buffer.AsSpan(at, length), position) != length)
+            {
+                throw new InvalidDataException($"Spill file '{Path}' ends inside a record at byte {position}.");
+            }
+
+            at += length;
         }
 
-        if (at != length)
-        {
-            throw new InvalidDataException($"Spill file '{Path}' holds {length} bytes, its {Count} records {at}.");
-        }
-
-        Array.Sort(ranks, offsets);
         return new SpilledShard(buffer, offsets);
     }
 
@@ -120,24 +131,5 @@ internal sealed class SpillFile : IDisposable
     }
 }
 
-/// <summary>The records of one spill file, in rank order: offsets into <see cref="Data"/>.</summary>
-internal readonly record struct SpilledShard(byte[] Data, int[] Offsets)
-{
-    /// <summary>Offset just past the record at <paramref name="at"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int SkipRecord(ReadOnlySpan<byte> data, int at)
-    {
-        at += 4;
-        at += 4 + MemoryMarshal.Read<int>(data[at..]);
-        var segments = MemoryMarshal.Read<int>(data[at..]);
-        at += 4;
-        for (var s = 0; s < segments; s++)
-        {
-            at += 16;
-            at += 4 + MemoryMarshal.Read<int>(data[at..]);
-            at += 4 + (4 * MemoryMarshal.Read<int>(data[at..]));
-        }
-
-        return at;
-    }
-}
+/// <summary>Spilled records in rank order: their offsets into <see cref="Data"/>.</summary>
+internal readonly record struct SpilledShard(byte[] Data, int[] Offsets);

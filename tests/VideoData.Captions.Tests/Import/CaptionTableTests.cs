@@ -35,9 +35,8 @@ public sealed class CaptionTableTests : IDisposable
             spill.Append(rank, id, segments);
         }
 
-        var buffer = Array.Empty<byte>();
         var path = Path.Combine(_dir, "shard.parquet");
-        await CaptionTable.WriteAsync(path, spill.ReadAll(ref buffer), new Dictionary<string, string> { ["k"] = "v" }, new CaptionColumns(), CancellationToken.None);
+        await CaptionTable.WriteAsync(path, spill, new Dictionary<string, string> { ["k"] = "v" }, new CaptionColumns(), CancellationToken.None);
 
         var table = await CaptionTable.ReadAsync(path);
         Assert.Equal(videos.Select(video => video.Id), table.Select(row => row.VideoId));
@@ -53,7 +52,7 @@ public sealed class CaptionTableTests : IDisposable
     public async Task WriteAsync_NoRecords_WritesAnEmptyTable()
     {
         var path = Path.Combine(_dir, "empty.parquet");
-        await CaptionTable.WriteAsync(path, new SpilledShard([], []), new Dictionary<string, string>(), new CaptionColumns(), CancellationToken.None);
+        await CaptionTable.WriteAsync(path, null, new Dictionary<string, string>(), new CaptionColumns(), CancellationToken.None);
         Assert.Empty(await CaptionTable.ReadAsync(path));
     }
 }
