@@ -25,6 +25,7 @@ public sealed class VideoClipTrainer : IDisposable
     private readonly ITrainingObserver? _observer;
     private readonly optim.Optimizer _optimizer;
     private readonly List<TorchSharp.Modules.Parameter> _parameters;
+    private readonly GradientExchange? _exchange;
     private TrainingState _state;
 
     private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state)
@@ -49,6 +50,11 @@ public sealed class VideoClipTrainer : IDisposable
 
         _parameters = Model.parameters().ToList();
         _optimizer = optim.Adam(_parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        if (options.Rank.WorldSize > 1)
+        {
+            TrainerOptions.TryParseRendezvous(options.Rendezvous, out var host, out var port);
+            _exchange = GradientExchange.Create(options.Rank, host, port, options.RendezvousTimeout);
+        }
     }
 
     /// <summary>The validated options.</summary>
@@ -90,7 +96,7 @@ public sealed class VideoClipTrainer : IDisposable
 
         if (resumeFrom is null)
         {
-            var fresh = new TrainingState(0, 0, 0, options.Seed, 0, 1, options.Model);
+            var fresh = new TrainingState(0, 0, 0, options.Seed, options.Rank.Rank, options.Rank.WorldSize, options.Model);
             return new VideoClipTrainer(options, train, heldOut, planner, observer, fresh);
         }
 
@@ -106,6 +112,15 @@ public sealed class VideoClipTrainer : IDisposable
             throw new ArgumentException($"Checkpoint '{checkpoint}' was trained with seed {state.Seed}; the options say {options.Seed}.", nameof(resumeFrom));
         }
 
+        if (state.WorldSize != options.Rank.WorldSize)
+        {
+            throw new ArgumentException(
+                $"Checkpoint '{checkpoint}' was trained with world size {state.WorldSize}; this run has {options.Rank.WorldSize}, which would slice the plans differently.",
+                nameof(resumeFrom));
+        }
+
+        // Rank 0 writes the checkpoints every rank resumes from.
+        state = state with { Rank = options.Rank.Rank };
         var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state);
         TrainingCheckpoint.Restore(checkpoint, trainer.Model, trainer._optimizer);
         return trainer;
@@ -251,9 +266,17 @@ public sealed class VideoClipTrainer : IDisposable
         return (r1, r5);
     }
 
-    /// <summary>Publishes a checkpoint of the current state and returns its folder.</summary>
-    public string SaveCheckpoint()
+    /// <summary>
+    /// Publishes a checkpoint of the current state and returns its folder. In a run of several ranks only rank 0
+    /// writes (all hold the same weights); other ranks write nothing and return null.
+    /// </summary>
+    public string? SaveCheckpoint()
     {
+        if (_state.Rank != 0)
+        {
+            return null;
+        }
+
         var path = TrainingCheckpoint.Save(Options.OutputDirectory, _state, Model, _optimizer, Options.KeepCheckpoints);
         _observer?.OnCheckpoint(path);
         return path;
@@ -262,6 +285,7 @@ public sealed class VideoClipTrainer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _exchange?.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }
@@ -278,6 +302,7 @@ public sealed class VideoClipTrainer : IDisposable
 
         _optimizer.zero_grad();
         loss.backward();
+        var value = _exchange is null ? loss.item<float>() : AverageAcrossRanks(loss);
         if (Options.ClipNorm > 0)
         {
             nn.utils.clip_grad_norm_(_parameters, Options.ClipNorm);
@@ -289,7 +314,36 @@ public sealed class VideoClipTrainer : IDisposable
         }
 
         _optimizer.step();
-        return loss.item<float>();
+        return value;
+    }
+
+    /// <summary>
+    /// Replaces every gradient with its mean over the ranks (one exchange of all gradients and the loss) and returns
+    /// the mean loss. Runs inside the step's dispose scope.
+    /// </summary>
+    private float AverageAcrossRanks(Tensor loss)
+    {
+        var parts = _parameters
+            .Select(p => p.grad is { } g ? g.detach().flatten() : zeros(p.numel(), ScalarType.Float32, p.device))
+            .Append(loss.detach().reshape(1).to_type(ScalarType.Float32))
+            .ToList();
+        var values = cat(parts, 0).cpu().data<float>().ToArray();
+        _exchange!.Average(values);
+        var averaged = tensor(values, ScalarType.Float32).to(loss.device);
+        long offset = 0;
+        foreach (var p in _parameters)
+        {
+            var n = p.numel();
+            if (p.grad is { } g)
+            {
+                using var noGrad = no_grad();
+                g.copy_(averaged.narrow(0, offset, n).view_as(g));
+            }
+
+            offset += n;
+        }
+
+        return values[^1];
     }
 
     private async Task<BatchPlan> PlanForAsync(int epoch, CancellationToken cancellationToken)
@@ -317,7 +371,12 @@ public sealed class VideoClipTrainer : IDisposable
             throw new InvalidOperationException($"The planner returned a plan for epoch {plan.Epoch} when asked for epoch {epoch}.");
         }
 
-        await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
+        if (_state.Rank == 0)
+        {
+            // Every rank computes the same plan; one writes it.
+            await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
+        }
+
         return plan;
     }
 

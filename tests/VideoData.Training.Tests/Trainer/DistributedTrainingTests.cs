@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+using VideoData.Training.Data;
+using VideoData.Training.Model;
+using VideoData.Training.Plans;
+using VideoData.Training.Streaming;
+using VideoData.Training.Trainer;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace VideoData.Training.Tests.Trainer;
+
+[Collection("TorchSharp training")]
+public sealed class DistributedTrainingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("videodata-ddp-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static int FreePort()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+
+    private static float[] Weights(VideoClipModel model) =>
+        model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+
+    [Fact]
+    public async Task RunAsync_TwoRanks_KeepIdenticalWeightsEqualToAveragingTheirTwoBatchesGradients()
+    {
+        // Several ranks block on each other inside a step; give the pool threads for the ranks and their assemblers.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), io);
+        var train = new InMemoryVideoStore(TinyRun.Corpus(40, "ddp"));
+        var output = Path.Combine(_dir, "shared");
+        var port = FreePort();
+        TrainerOptions Options(int rank) => TinyRun.Options(output, epochs: 1, batchVideos: 4) with
+        {
+            Model = TinyRun.Options(output, 1).Model with { Dropout = 0 },
+            EvalVideos = 0,
+            Rank = new TrainingRank(rank, 2),
+            Rendezvous = $"127.0.0.1:{port}",
+            RendezvousTimeout = TimeSpan.FromMinutes(2),
+        };
+
+        var runs = new[] { new TinyRun(), new TinyRun() };
+        // Created one after the other: each seeds libtorch's global generator and initialises its model from it.
+        using var rank0 = runs[0].Create(Options(0), train, null);
+        using var rank1 = runs[1].Create(Options(1), train, null);
+        await Task.WhenAll(Task.Run(() => rank1.RunAsync()), Task.Run(() => rank0.RunAsync()));
+
+        // 40 videos in batches of 4: 10 plan batches, 5 steps per rank, each on its own batch, one shared loss.
+        Assert.All(runs, r => Assert.Equal(5, r.Steps.Count));
+        Assert.Equal(runs[0].Steps.Select(s => s.Loss), runs[1].Steps.Select(s => s.Loss));
+        Assert.Equal(Weights(rank0.Model), Weights(rank1.Model));
+        Assert.NotEmpty(runs[0].Checkpoints);
+        Assert.Empty(runs[1].Checkpoints);
+
+        // The oracle: one process, one model, each step the mean of the gradients of plan batches 2s and 2s+1.
+        var options = Options(0);
+        random.manual_seed(options.Seed);
+        using var model = new VideoClipModel(options.Model);
+        var parameters = model.parameters().ToList();
+        using var adam = optim.Adam(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        var plan = BatchPlan.Shuffled(train.VideoIds, 4, options.Seed, 0);
+        var batches = new List<ClipBatch>();
+        await foreach (var batch in BatchStreamer.StreamAsync(train, plan, options.Streamer))
+        {
+            batches.Add(batch);
+        }
+
+        var losses = new List<float>();
+        model.train();
+        for (var step = 0; step < 5; step++)
+        {
+            using var scope = NewDisposeScope();
+            var grads = new List<Tensor>[2];
+            float lossSum = 0;
+            for (var half = 0; half < 2; half++)
+            {
+                var b = batches[(2 * step) + half];
+                adam.zero_grad();
+                var logits = model.EncodeText(b.Caps, b.Cmasks).mm(model.EncodeVideo(b.Vfeats, b.Vmasks).t());
+                var labels = arange(logits.shape[0], ScalarType.Int64);
+                var loss = (cross_entropy(logits, labels) + cross_entropy(logits.t(), labels)) / 2;
+                loss.backward();
+                lossSum += loss.item<float>();
+                grads[half] = parameters.Select(p => p.grad!.detach().clone()).ToList();
+            }
+
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                using var noGrad = no_grad();
+                parameters[i].grad!.copy_((grads[0][i] + grads[1][i]) / 2);
+            }
+
+            nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
+            foreach (var group in adam.ParamGroups)
+            {
+                group.LearningRate = options.LearningRateAt(step);
+            }
+
+            adam.step();
+            losses.Add(lossSum / 2);
+        }
+
+        batches.ForEach(b => b.Dispose());
+        var expected = Weights(model);
+        var actual = Weights(rank0.Model);
+        var worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(worst < 1e-4, $"largest weight difference from the oracle {worst}");
+        Assert.All(losses.Zip(runs[0].Steps.Select(s => s.Loss)), p => Assert.Equal(p.First, p.Second, 4));
+        // And the weights really moved: the oracle is not trivially equal to the initial model.
+        random.manual_seed(options.Seed);
+        using var initial = new VideoClipModel(options.Model);
+        Assert.True(Weights(initial).Zip(expected, (a, b) => Math.Abs(a - b)).Max() > 1e-3);
+    }
+
+    [Fact]
+    public void Create_SeveralRanksWithoutRendezvous_ThrowsNamingTheOption()
+    {
+        var train = new InMemoryVideoStore(TinyRun.Corpus(8, "ddp-bad"));
+        var ex = Assert.Throws<ArgumentException>(() => new TinyRun().Create(TinyRun.Options(_dir, 1) with { Rank = new TrainingRank(1, 2) }, train, null));
+        Assert.Contains("Rendezvous", ex.Message, StringComparison.Ordinal);
+    }
+}
