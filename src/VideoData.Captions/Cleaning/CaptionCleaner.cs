@@ -45,12 +45,29 @@ public sealed class CaptionCleaner
         _tokenizer = tokenizer ?? BertWordPieceTokenizer.Default;
     }
 
+    /// <summary>The tokenizer this cleaner uses.</summary>
+    internal BertWordPieceTokenizer Tokenizer => _tokenizer;
+
     /// <summary>Cleans the cues of <paramref name="videoId"/>; the id also seeds the dedup coin.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CleanedCaptions Clean(string videoId, IReadOnlyList<CaptionCue> cues)
     {
         ArgumentNullException.ThrowIfNull(videoId);
         ArgumentNullException.ThrowIfNull(cues);
+        var counts = CleanUntokenized(videoId, cues, out var deduped);
+        var segments = new CaptionSegment[deduped.Count];
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var item = deduped[i];
+            segments[i] = new CaptionSegment(item.Start, item.End, item.Text, _tokenizer.EncodeSegment(item.Text));
+        }
+
+        return new CleanedCaptions(videoId, segments, counts);
+    }
+
+    /// <summary>Everything <see cref="Clean"/> does but tokenization: the segments (to tokenize with <see cref="Tokenizer"/>) and the accounting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal CleanupCounts CleanUntokenized(string videoId, IReadOnlyList<CaptionCue> cues, out List<TimedText> segments)
+    {
         long nonString = 0, empty = 0, markerOnly = 0, nonFinite = 0, negative = 0, negativeStart = 0, endBeforeStart = 0, outOfOrder = 0;
         var kept = new List<TimedText>(cues.Count);
         var latestStart = double.NegativeInfinity;
@@ -130,14 +147,8 @@ public sealed class CaptionCleaner
             deduped = kept;
         }
 
-        var segments = new CaptionSegment[deduped.Count];
-        for (var i = 0; i < segments.Length; i++)
-        {
-            var item = deduped[i];
-            segments[i] = new CaptionSegment(item.Start, item.End, item.Text, _tokenizer.EncodeSegment(item.Text));
-        }
-
-        var counts = new CleanupCounts
+        segments = deduped;
+        return new CleanupCounts
         {
             Cues = cues.Count,
             DroppedNonString = nonString,
@@ -149,8 +160,7 @@ public sealed class CaptionCleaner
             RepairedNegativeStart = negativeStart,
             RepairedEndBeforeStart = endBeforeStart,
             RepairedOutOfOrder = outOfOrder,
-            Segments = segments.Length,
+            Segments = deduped.Count,
         };
-        return new CleanedCaptions(videoId, segments, counts);
     }
 }

@@ -143,7 +143,7 @@ public static class CaptionImporter
         var token = failure.Token;
         var toClean = Channel.CreateBounded<(int Rank, long Position, UnparsedEntry Entry)>(
             new BoundedChannelOptions(ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true, SingleReader = options.Parallelism == 1 });
-        var toSpill = Channel.CreateBounded<(int Rank, long Position, CleanedCaptions? Captions, DamagedCaptionEntry? Damage, int Unpaired)>(
+        var toSpill = Channel.CreateBounded<(int Rank, long Position, byte[]? Record, int Length, DamagedCaptionEntry? Damage, int Unpaired)>(
             new BoundedChannelOptions(ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = options.Parallelism == 1, SingleReader = true });
         // Damage found by the reader (in file order) and by the workers (in any order), with file positions.
         var damaged = new List<(long Position, DamagedCaptionEntry Entry)>();
@@ -170,6 +170,7 @@ public static class CaptionImporter
                     }
                     else if (ranks[index] < 0)
                     {
+                        entry.Release();
                         damaged.Add((index, new DamagedCaptionEntry(entry.VideoId!, "duplicate video id: a later entry with the same id is imported instead (as json.load keeps the last)")));
                     }
                     else
@@ -198,15 +199,17 @@ public static class CaptionImporter
                 await foreach (var (rank, position, unparsed) in toClean.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
                     var entry = HowTo100MCaptionReader.Parse(unparsed);
+                    unparsed.Release();
                     if (entry.IsDamaged)
                     {
-                        await toSpill.Writer.WriteAsync((rank, position, null, new DamagedCaptionEntry(entry.VideoId, entry.Damage!), 0), token).ConfigureAwait(false);
+                        await toSpill.Writer.WriteAsync((rank, position, null, 0, new DamagedCaptionEntry(entry.VideoId, entry.Damage!), 0), token).ConfigureAwait(false);
                         continue;
                     }
 
-                    var result = cleaner.Clean(entry.VideoId, entry.Cues);
-                    local += result.Counts;
-                    await toSpill.Writer.WriteAsync((rank, position, result, null, entry.UnpairedElements), token).ConfigureAwait(false);
+                    // Tokenized straight into the spill record, so the spill writer only copies bytes.
+                    local += cleaner.CleanUntokenized(entry.VideoId, entry.Cues, out var segments);
+                    var (record, length) = SpillFile.Encode(rank, entry.VideoId, segments, cleaner.Tokenizer);
+                    await toSpill.Writer.WriteAsync((rank, position, record, length, null, entry.UnpairedElements), token).ConfigureAwait(false);
                 }
 
                 counts[worker] = local;
@@ -216,9 +219,9 @@ public static class CaptionImporter
         var spill = Task.Run(
             async () =>
             {
-                await foreach (var (rank, position, captions, damage, unpairedElements) in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                await foreach (var (rank, position, record, length, damage, unpairedElements) in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
-                    if (captions is null)
+                    if (record is null)
                     {
                         parseDamage.Add((position, damage!));
                         continue;
@@ -227,7 +230,7 @@ public static class CaptionImporter
                     unpaired += unpairedElements;
                     var shard = rank / options.ShardSize;
                     spills[shard] ??= new SpillFile(Path.Combine(spillFolder, $"shard-{shard:D5}.bin"));
-                    spills[shard]!.Append(rank, captions.VideoId, captions.Segments);
+                    spills[shard]!.AppendRecord(record, length);
                     videos++;
                 }
             },

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using VideoData.Captions.Cleaning;
+using VideoData.Captions.Tokenization;
 
 namespace VideoData.Captions.Import;
 
@@ -65,6 +67,47 @@ internal sealed class SpillFile : IDisposable
         _stream.Write(buffer[..at]);
         _index.Add((rank, _length, at));
         _length += at;
+    }
+
+    /// <summary>
+    /// Encodes a cleaned video as a record, tokenizing its segments on the way, into an array rented
+    /// from <see cref="ArrayPool{T}.Shared"/> (for <see cref="AppendRecord"/>, which returns it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (byte[] Record, int Length) Encode(int rank, string videoId, List<TimedText> segments, BertWordPieceTokenizer tokenizer)
+    {
+        var size = 12 + Encoding.UTF8.GetMaxByteCount(videoId.Length);
+        foreach (var segment in segments)
+        {
+            size += 24 + Encoding.UTF8.GetMaxByteCount(segment.Text.Length) + (4 * BertWordPieceTokenizer.SegmentMaxTokens);
+        }
+
+        var record = ArrayPool<byte>.Shared.Rent(size);
+        var buffer = record.AsSpan();
+        var at = 0;
+        Put(buffer, ref at, rank);
+        PutText(buffer, ref at, videoId);
+        Put(buffer, ref at, segments.Count);
+        foreach (var segment in segments)
+        {
+            Put(buffer, ref at, segment.Start);
+            Put(buffer, ref at, segment.End);
+            PutText(buffer, ref at, segment.Text);
+            var tokens = tokenizer.EncodeSegment(segment.Text, MemoryMarshal.Cast<byte, int>(buffer[(at + 4)..]));
+            Put(buffer, ref at, tokens);
+            at += 4 * tokens;
+        }
+
+        return (record, at);
+    }
+
+    /// <summary>Appends a record made by <see cref="Encode"/> and returns its array to the pool.</summary>
+    public void AppendRecord(byte[] record, int length)
+    {
+        _stream.Write(record, 0, length);
+        _index.Add((MemoryMarshal.Read<int>(record), _length, length));
+        _length += length;
+        ArrayPool<byte>.Shared.Return(record);
     }
 
     /// <summary>Orders the records by rank (call once, after the last <see cref="Append"/>).</summary>

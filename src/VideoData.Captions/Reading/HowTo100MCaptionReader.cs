@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace VideoData.Captions.Reading;
@@ -75,7 +76,8 @@ public static class HowTo100MCaptionReader
 
     /// <summary>
     /// The entries in file order with their value bytes copied out but not parsed, so callers can
-    /// parse them on other threads with <see cref="Parse"/>.
+    /// parse them on other threads with <see cref="Parse"/>. Each value array is rented from
+    /// <see cref="ArrayPool{T}.Shared"/>: the caller returns it (see <see cref="UnparsedEntry.Release"/>) once done.
     /// </summary>
     internal static IEnumerable<UnparsedEntry> ReadUnparsed(Stream stream, string sourceName, CancellationToken cancellationToken = default)
     {
@@ -95,7 +97,14 @@ public static class HowTo100MCaptionReader
                 yield break;
             }
 
-            yield return new UnparsedEntry(raw.VideoId, raw.Damage is null ? scanner.Value(raw).ToArray() : [], raw.Offset, raw.Damage);
+            byte[] value = [];
+            if (raw.Damage is null)
+            {
+                value = ArrayPool<byte>.Shared.Rent(raw.ValueLength);
+                scanner.Value(raw).CopyTo(value);
+            }
+
+            yield return new UnparsedEntry(raw.VideoId, value, raw.ValueLength, raw.Offset, raw.Damage);
         }
     }
 
@@ -107,7 +116,7 @@ public static class HowTo100MCaptionReader
             return new HowTo100MEntry(entry.VideoId ?? $"(unreadable id at byte {entry.Offset})", [], 0, $"{entry.Damage} (entry at byte {entry.Offset})");
         }
 
-        var cues = HowTo100MEntryParser.TryParse(entry.Value, out var unpaired, out var damage);
+        var cues = HowTo100MEntryParser.TryParse(entry.Value.AsSpan(0, entry.ValueLength), out var unpaired, out var damage);
         return cues is null
             ? new HowTo100MEntry(entry.VideoId!, [], 0, $"{damage} (entry at byte {entry.Offset})")
             : new HowTo100MEntry(entry.VideoId!, cues, unpaired, null);
@@ -152,7 +161,18 @@ public static class HowTo100MCaptionReader
 
 /// <summary>An entry of a corpus file whose value has not been parsed yet (see <see cref="HowTo100MCaptionReader.ReadUnparsed"/>).</summary>
 /// <param name="VideoId">The key, or null when damage left no readable id.</param>
-/// <param name="Value">The value's JSON bytes (empty when damaged).</param>
+/// <param name="Value">The value's JSON bytes in its first <paramref name="ValueLength"/> bytes (empty when damaged), rented from <see cref="ArrayPool{T}.Shared"/>.</param>
+/// <param name="ValueLength">Length of the value.</param>
 /// <param name="Offset">Byte offset of the entry in the file.</param>
 /// <param name="Damage">Damage found while scanning, or null.</param>
-internal sealed record UnparsedEntry(string? VideoId, byte[] Value, long Offset, string? Damage);
+internal sealed record UnparsedEntry(string? VideoId, byte[] Value, int ValueLength, long Offset, string? Damage)
+{
+    /// <summary>Returns <see cref="Value"/> to the pool; the entry must not be parsed afterwards.</summary>
+    public void Release()
+    {
+        if (Value.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(Value);
+        }
+    }
+}

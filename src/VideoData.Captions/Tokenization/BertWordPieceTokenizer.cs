@@ -40,8 +40,8 @@ public sealed class BertWordPieceTokenizer
         "\t\n\v\f\r !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     private readonly string[] _tokens;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _wordStarts;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuations;
+    private readonly PieceTable _wordStarts;
+    private readonly PieceTable _continuations;
     private readonly int _longestPiece;
 
     private BertWordPieceTokenizer(string[] tokens, string sourceName)
@@ -64,8 +64,8 @@ public sealed class BertWordPieceTokenizer
             }
         }
 
-        _wordStarts = wordStarts.GetAlternateLookup<ReadOnlySpan<char>>();
-        _continuations = continuations.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wordStarts = new PieceTable([.. wordStarts.Select(pair => (pair.Key, pair.Value))]);
+        _continuations = new PieceTable([.. continuations.Select(pair => (pair.Key, pair.Value))]);
         UnkId = Require(wordStarts, "[UNK]", sourceName);
         ClsId = Require(wordStarts, "[CLS]", sourceName);
         SepId = Require(wordStarts, "[SEP]", sourceName);
@@ -159,6 +159,21 @@ public sealed class BertWordPieceTokenizer
     /// <see cref="SegmentMaxTokens"/> ids, no special tokens.
     /// </summary>
     public int[] EncodeSegment(ReadOnlySpan<char> text) => Encode(TakeScalars(text, SegmentMaxCharacters), SegmentMaxTokens);
+
+    /// <summary>As <see cref="EncodeSegment(ReadOnlySpan{char})"/>, into <paramref name="destination"/> (at least <see cref="SegmentMaxTokens"/> long); returns the number of ids.</summary>
+    internal int EncodeSegment(ReadOnlySpan<char> text, Span<int> destination)
+    {
+        var ids = new IdBuffer(SegmentMaxTokens);
+        try
+        {
+            Tokenize(TakeScalars(text, SegmentMaxCharacters), ref ids);
+            return ids.CopyTo(destination);
+        }
+        finally
+        {
+            ids.Dispose();
+        }
+    }
 
     /// <summary>The first <paramref name="count"/> Unicode scalar values of <paramref name="text"/> (Python's <c>text[:count]</c>).</summary>
     internal static ReadOnlySpan<char> TakeScalars(ReadOnlySpan<char> text, int count)
@@ -491,6 +506,12 @@ public sealed class BertWordPieceTokenizer
         }
 
         public readonly int[] ToArray() => _items.AsSpan(0, _count).ToArray();
+
+        public readonly int CopyTo(Span<int> destination)
+        {
+            _items.AsSpan(0, _count).CopyTo(destination);
+            return _count;
+        }
 
         public void Dispose()
         {

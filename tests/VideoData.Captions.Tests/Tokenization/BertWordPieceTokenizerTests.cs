@@ -135,4 +135,28 @@ public sealed class BertWordPieceTokenizerTests
             }
         }
     }
+
+    [Fact]
+    public void PieceTable_WholeVocabulary_FindsEveryPieceAndNothingElse()
+    {
+        var entries = Enumerable.Range(0, s_tokenizer.VocabularySize).Select(id => (s_tokenizer.IdToToken(id), id)).ToList();
+        entries.Add(("the", 99_999)); // a later duplicate: the first id wins
+        var table = new PieceTable(entries);
+        var firstIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (key, id) in entries)
+        {
+            firstIds.TryAdd(key, id);
+        }
+
+        foreach (var (key, id) in firstIds)
+        {
+            Assert.True(table.TryGetValue(key, out var found), key);
+            Assert.Equal(id, found);
+        }
+
+        foreach (var absent in new[] { "", "strawberries", "theonion", "##", "th", "THE", "the " })
+        {
+            Assert.Equal(firstIds.ContainsKey(absent), table.TryGetValue(absent, out _));
+        }
+    }
 }
