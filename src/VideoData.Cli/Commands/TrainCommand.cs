@@ -55,9 +55,16 @@ internal static class TrainCommand
         var worldSize = new Option<int?>("--world-size")
         {
             Description = "Number of ranks sharing each epoch's plan [default: WORLD_SIZE, SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE, else 1]. "
-                + "The built-in trainer runs one process (TorchSharp has no all-reduce); with more ranks use --data-only, or feed your own trainer per rank "
-                + "from the library (BatchStreamer.StreamAsync(store, plan.ForRank(rank, worldSize), options)).",
+                + "With more than one, the ranks train data-parallel: before each step rank 0 averages every rank's gradients over TCP (see --rendezvous), "
+                + "so all keep the same weights; rank 0 alone writes plans, checkpoints and train-log.jsonl (others train-log.rank-R.jsonl), so OUTPUT must be "
+                + "a folder every rank sees. Meant for small models and one node: the exchange goes through rank 0, it is not NCCL.",
             HelpName = "W",
+        };
+        var rendezvous = new Option<string?>("--rendezvous")
+        {
+            Description = "HOST:PORT where rank 0 listens for the other ranks' gradients when --world-size is above 1 "
+                + "[default: MASTER_ADDR:MASTER_PORT as torchrun sets them, MASTER_PORT defaulting to 29500].",
+            HelpName = "HOST:PORT",
         };
         var dataOnly = new Option<bool>("--data-only")
         {
@@ -84,9 +91,12 @@ internal static class TrainCommand
             + "  videodata train --config pipelines/videoclip-tiny.json --stop-after-steps 20   # stop with a checkpoint at step 20\n"
             + "  videodata train --config pipelines/videoclip-tiny.json --resume                # ...and continue where it stopped\n"
             + "  videodata train --config pipelines/videoclip-reference.json --device cuda --shards s3://bucket/features/shards/\n"
-            + "  srun -n 4 videodata train --config C --data-only --digests 'digests-{rank}.jsonl'   # each Slurm task streams its slice")
+            + "  srun -n 4 videodata train --config C --data-only --digests 'digests-{rank}.jsonl'   # each Slurm task streams its slice\n"
+            + "  torchrun-style, 2 ranks on one machine (OUTPUT shared):\n"
+            + "    RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C &\n"
+            + "    RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C")
         {
-            config, output, shards, heldOut, epochs, seed, device, resume, stopAfter, rank, worldSize, dataOnly, digests,
+            config, output, shards, heldOut, epochs, seed, device, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -114,13 +124,20 @@ internal static class TrainCommand
                     throw new ArgumentException("--digests needs --data-only.");
                 }
 
+                string? meetAt = null;
                 if (me.WorldSize > 1 && !rehearse)
                 {
-                    throw new NotSupportedException(
-                        $"world size {me.WorldSize} (from {rankSource}): the built-in trainer runs as one process, because TorchSharp has no collective "
-                        + "(all-reduce) backend to average gradients across ranks, and ranks training apart would not be data-parallel training. "
-                        + "Run it with world size 1, check each rank's data with --data-only, or feed an external trainer per rank with "
-                        + "BatchStreamer.StreamAsync(store, plan.ForRank(rank, worldSize), options) from the VideoData.Training library.");
+                    meetAt = parseResult.GetValue(rendezvous) ?? RendezvousFromEnvironment()
+                        ?? throw new ArgumentException(
+                            $"world size {me.WorldSize} (from {rankSource}): the ranks average their gradients through rank 0, so they need its address: "
+                            + "pass --rendezvous HOST:PORT (the same on every rank) or set MASTER_ADDR and MASTER_PORT. To check each rank's data without "
+                            + "training, use --data-only.");
+                    if (loaded.Retrieval.Enabled)
+                    {
+                        throw new NotSupportedException(
+                            $"world size {me.WorldSize}: clustered plans (retrieval.enabled) are made from the model's embeddings on each rank, and nothing "
+                            + "guarantees bit-identical embeddings on every machine; train data-parallel with shuffled plans, or with world size 1.");
+                    }
                 }
 
                 if (rehearse && parseResult.GetValue(resume))
@@ -128,7 +145,8 @@ internal static class TrainCommand
                     throw new ArgumentException("--resume trains; it cannot be combined with --data-only.");
                 }
 
-                var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device) };
+                var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device), Rank = rehearse ? TrainingRank.Single : me, Rendezvous = meetAt };
+                options.Validate();
                 var data = await OpenDataAsync(loaded, options.Model.FeatureDim, cancellationToken).ConfigureAwait(false);
                 await using var ownerScope = data.Owner.ConfigureAwait(false);
                 if (data.Skipped.WithoutCaptions.Count > 0)
@@ -157,7 +175,8 @@ internal static class TrainCommand
     {
         var planner = EpochPlannerFactory.Create(loaded, data.Train);
         Directory.CreateDirectory(options.OutputDirectory);
-        using var log = new StreamWriter(Path.Combine(options.OutputDirectory, "train-log.jsonl"), append: true);
+        var logName = options.Rank.Rank == 0 ? "train-log.jsonl" : $"train-log.rank-{options.Rank.Rank}.jsonl";
+        using var log = new StreamWriter(Path.Combine(options.OutputDirectory, logName), append: true);
         var observer = new ConsoleObserver(log);
         if (data.Skipped.WithoutCaptions.Count > 0)
         {
@@ -167,7 +186,8 @@ internal static class TrainCommand
         string? resumeFrom = resume ? options.OutputDirectory : null;
         Console.WriteLine(
             $"train {loaded.Name}: {data.Train.VideoIds.Count} videos, {data.HeldOut?.VideoIds.Count ?? 0} held out, "
-            + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}");
+            + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}"
+            + (options.Rank.WorldSize > 1 ? $", {options.Rank} (gradients averaged through {options.Rendezvous})" : string.Empty));
         using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom);
         if (resumeFrom is not null)
         {
@@ -175,7 +195,24 @@ internal static class TrainCommand
         }
 
         await trainer.RunAsync(stopAfter, cancellationToken).ConfigureAwait(false);
+        if (options.Rank.WorldSize > 1)
+        {
+            Console.WriteLine($"{options.Rank}: weights sha256 {WeightsDigest(trainer.Model)} (the same on every rank)");
+        }
+
         return 0;
+    }
+
+    private static string WeightsDigest(torch.nn.Module model)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var parameter in model.parameters())
+        {
+            using var host = parameter.detach().cpu().contiguous();
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(host.data<float>().ToArray().AsSpan()));
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>--data-only: each epoch's plan (the trainer's plan file when one exists, else the seeded shuffle), this rank's slice, streamed and fingerprinted.</summary>
@@ -236,6 +273,19 @@ internal static class TrainCommand
         }
 
         return 0;
+    }
+
+    /// <summary>torchrun's MASTER_ADDR:MASTER_PORT, or null when MASTER_ADDR is unset.</summary>
+    private static string? RendezvousFromEnvironment()
+    {
+        var host = Environment.GetEnvironmentVariable("MASTER_ADDR");
+        if (string.IsNullOrWhiteSpace(host))
+        {
+            return null;
+        }
+
+        var port = Environment.GetEnvironmentVariable("MASTER_PORT");
+        return $"{host.Trim()}:{(string.IsNullOrWhiteSpace(port) ? "29500" : port.Trim())}";
     }
 
     private static torch.Device? ResolveDevice(string text)

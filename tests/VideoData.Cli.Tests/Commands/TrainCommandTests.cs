@@ -21,6 +21,8 @@ public sealed class TrainCommandTests : IDisposable
             environment[world] = string.Empty;
         }
 
+        environment["MASTER_ADDR"] = string.Empty;
+        environment["MASTER_PORT"] = string.Empty;
         foreach (var (name, value) in set)
         {
             environment[name] = value;
@@ -130,15 +132,45 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Train_WorldSizeAboveOneWithoutDataOnly_RefusesAndExplains()
+    public async Task Train_WorldSizeAboveOneWithoutRendezvous_RefusesAndExplains()
     {
         var config = WriteConfig("refuse", """{ "synthetic": { "videos": 16, "held_out_videos": 0 } }""", epochs: 1, batchVideos: 4);
         var result = await CliRunner.RunAsync(CleanEnvironment(("SLURM_PROCID", "1"), ("SLURM_NTASKS", "2")), "train", "--config", config);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("world size 2 (from SLURM_PROCID/SLURM_NTASKS)", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("all-reduce", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("--data-only", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--rendezvous HOST:PORT", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("MASTER_ADDR", result.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_dir, "refuse", "out")));
+    }
+
+    [Fact]
+    public async Task Train_TwoRanksAsProcesses_TrainDataParallelWithOneLossAndOneSetOfWeights()
+    {
+        var config = WriteConfig("ddp", """{ "synthetic": { "videos": 48, "held_out_videos": 8, "min_seconds": 10, "max_seconds": 40 } }""", epochs: 2, batchVideos: 4);
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        // Rank 1 starts first and waits for rank 0; rank 0 reads torchrun's variables, rank 1 the flags.
+        var rank1 = CliRunner.RunAsync(CleanEnvironment(("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", $"{port}")), "train", "--config", config, "--rank", "1", "--world-size", "2");
+        var rank0 = CliRunner.RunAsync(CleanEnvironment(("RANK", "0"), ("WORLD_SIZE", "2")), "train", "--config", config, "--rendezvous", $"127.0.0.1:{port}");
+        var results = await Task.WhenAll(rank0, rank1);
+
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr));
+        static List<string> Lines(string text, string start) =>
+            text.Split('\n').Where(l => l.StartsWith(start, StringComparison.Ordinal) || l.Contains(start, StringComparison.Ordinal)).ToList();
+        // 48 videos in batches of 4: 12 plan batches, 6 steps per rank and epoch, each logging the loss averaged over both ranks.
+        var losses = results.Select(r => Lines(r.Stdout, "(global ").Select(l => l[..l.IndexOf("  lr", StringComparison.Ordinal)]).ToList()).ToList();
+        Assert.Equal(12, losses[0].Count);
+        Assert.Equal(losses[0], losses[1]);
+        var weights = results.Select(r => Assert.Single(Lines(r.Stdout, "weights sha256")).Split("sha256 ")[1]).ToList();
+        Assert.Equal(weights[0], weights[1]);
+        Assert.NotEmpty(Lines(results[0].Stdout, "checkpoint "));
+        Assert.Empty(Lines(results[1].Stdout, "checkpoint "));
+        var output = Path.Combine(_dir, "ddp", "out");
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(output, "train-log.jsonl")).Count(l => l.Contains("\"kind\":\"step\"", StringComparison.Ordinal)));
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(output, "train-log.rank-1.jsonl")).Count(l => l.Contains("\"kind\":\"step\"", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -146,7 +178,7 @@ public sealed class TrainCommandTests : IDisposable
     {
         var result = await CliRunner.RunAsync(null, "train", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (var option in new[] { "--config <FILE>", "--shards <PATH|URI>", "--held-out-videos <N>", "--output <DIR>", "--epochs <N>", "--resume", "--stop-after-steps <N>", "--rank <R>", "--world-size <W>", "--data-only", "--digests <FILE>" })
+        foreach (var option in new[] { "--config <FILE>", "--shards <PATH|URI>", "--held-out-videos <N>", "--output <DIR>", "--epochs <N>", "--resume", "--stop-after-steps <N>", "--rank <R>", "--world-size <W>", "--rendezvous <HOST:PORT>", "--data-only", "--digests <FILE>" })
         {
             Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
         }
