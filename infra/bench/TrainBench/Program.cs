@@ -1,6 +1,6 @@
 // Driver for infra/bench/train.sh.
 //   TrainBench corpus  DIR VIDEOS MIN_SECONDS MAX_SECONDS VIDEOS_PER_SHARD   feature shards + the same data as .npy for the Python peer
-//   TrainBench stream  DIR EPOCHS BATCH_VIDEOS CLIPS ASSEMBLERS PREFETCH     batches/s per epoch (epoch 0 cold from the shards) and read amplification
+//   TrainBench stream  DIR EPOCHS BATCH_VIDEOS CLIPS ASSEMBLERS PREFETCH [READERS_PER_SHARD]  batches/s per epoch (epoch 0 cold from the shards) and read amplification
 //   TrainBench tiny    CONFIG OUTPUT                                          the tiny trainer; data-wait share of step time
 //   TrainBench read    DIR REPEATS                                            shard decode throughput: every row group of every shard, REPEATS times
 using System.Diagnostics;
@@ -17,7 +17,7 @@ using VideoData.Training.Trainer;
 return args.FirstOrDefault() switch
 {
     "corpus" => await CorpusAsync(args[1], Int(args[2]), Int(args[3]), Int(args[4]), Int(args[5])),
-    "stream" => await StreamAsync(args[1], Int(args[2]), Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6])),
+    "stream" => await StreamAsync(args[1], Int(args[2]), Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6]), args.Length > 7 ? Int(args[7]) : 2),
     "tiny" => await TinyAsync(args[1], args[2]),
     "read" => await ReadAsync(args[1], Int(args[2])),
     _ => Usage(),
@@ -90,11 +90,11 @@ static async Task<int> CorpusAsync(string dir, int videos, int minSeconds, int m
     return 0;
 }
 
-static async Task<int> StreamAsync(string dir, int epochs, int batchVideos, int clips, int assemblers, int prefetch)
+static async Task<int> StreamAsync(string dir, int epochs, int batchVideos, int clips, int assemblers, int prefetch, int readersPerShard)
 {
     using var resolver = new BlobStoreResolver(new BlobStoreOptions());
     var (blobs, key) = resolver.Resolve(new Uri(Path.GetFullPath(Path.Combine(dir, "shards")) + "/").AbsoluteUri);
-    await using var store = await FeatureShardVideoStore.OpenAsync(blobs, key);
+    await using var store = await FeatureShardVideoStore.OpenAsync(blobs, key, new FeatureShardStoreOptions { ReadersPerShard = readersPerShard });
 
     // Load libtorch before the clock, as the peer imports torch before its clock starts.
     using (TorchSharp.torch.zeros(1))
@@ -147,7 +147,14 @@ static async Task<int> ReadAsync(string dir, int repeats)
             await using var reader = await VideoData.Features.Shards.FeatureShardReader.OpenAsync(path);
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
-                foreach (var record in await reader.ReadRowGroupAsync(g))
+                var groupClock = Stopwatch.StartNew();
+                var group = await reader.ReadRowGroupAsync(g);
+                if (r == 0 && g < 3 && Environment.GetEnvironmentVariable("TRAINBENCH_VERBOSE") == "1")
+                {
+                    Console.WriteLine($"row group {g}: {groupClock.Elapsed.TotalMilliseconds:F1} ms");
+                }
+
+                foreach (var record in group)
                 {
                     values += record.Features.LongLength;
                 }

@@ -26,8 +26,20 @@ public sealed record FeatureShardStoreOptions
     /// </summary>
     public string? DiskCacheDirectory { get; init; }
 
+    /// <summary>
+    /// How many row groups of one shard may be read at once (2), each through its own reader (stream and footer
+    /// read, opened when first needed). Several assemblers asking for videos of the same shard then read in parallel
+    /// instead of queueing; two asking for the same row group share one read.
+    /// </summary>
+    public int ReadersPerShard { get; init; } = 2;
+
     internal void Validate()
     {
+        if (ReadersPerShard < 1)
+        {
+            throw new ArgumentException($"Feature shard store option ReadersPerShard = {ReadersPerShard} must be at least 1.", nameof(ReadersPerShard));
+        }
+
         if (FeatureDim < 1)
         {
             throw new ArgumentException($"Feature shard store option FeatureDim = {FeatureDim} must be at least 1.", nameof(FeatureDim));
@@ -54,7 +66,8 @@ public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long
 /// Training's view of a set of feature shards (the Parquet files <c>videodata preprocess</c> writes) in a
 /// blob store — a local folder or S3. Opening reads each shard's footer and per-video index; a video is
 /// fetched by reading its one row group, whose sibling videos are cached so an epoch reads every row group
-/// once. Thread-safe: reads of one shard are serialised, different shards are read in parallel.
+/// once. Thread-safe: up to <see cref="FeatureShardStoreOptions.ReadersPerShard"/> row groups of a shard are read at
+/// once, different shards in parallel, and callers wanting videos of a row group being read wait for that read.
 /// </summary>
 public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
 {
@@ -71,6 +84,7 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
     private long _hits;
     private long _diskHits;
     private readonly ConcurrentDictionary<string, string> _onDisk = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(int Shard, int RowGroup), Lazy<Task<Dictionary<string, VideoRecord>>>> _loading = new();
 
     private FeatureShardVideoStore(IBlobStore blobs, FeatureShardStoreOptions options, Shard[] shards, Dictionary<string, (int, int)> where, List<string> ids, long bytesReadAtOpen, long shardBytes)
     {
@@ -125,9 +139,9 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
                     continue;
                 }
 
-                var stream = await blobs.OpenReadAsync(blob.Key, cancellationToken).ConfigureAwait(false);
-                var reader = await FeatureShardReader.OpenAsync(stream, blobs.UriOf(blob.Key), leaveOpen: false, cancellationToken).ConfigureAwait(false);
-                shards.Add(new Shard(reader));
+                var key = blob.Key;
+                var reader = await OpenReaderAsync(blobs, key, cancellationToken).ConfigureAwait(false);
+                shards.Add(new Shard(reader, ct => OpenReaderAsync(blobs, key, ct), options.ReadersPerShard));
                 bytes += blob.Length;
                 foreach (var (id, group) in Index(reader))
                 {
@@ -163,45 +177,60 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(videoId);
         Interlocked.Increment(ref _served);
-        if (_cache.TryGetValue(videoId, out var cached))
-        {
-            Interlocked.Increment(ref _hits);
-            return cached;
-        }
-
-        if (_onDisk.TryGetValue(videoId, out var file))
-        {
-            Interlocked.Increment(ref _diskHits);
-            return await DiskCache.ReadAsync(file, videoId, cancellationToken).ConfigureAwait(false);
-        }
-
         if (!_where.TryGetValue(videoId, out var location))
         {
             throw new KeyNotFoundException($"Video '{videoId}' is in none of the {_shards.Length} feature shards.");
         }
 
-        var shard = _shards[location.Shard];
-        await shard.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        while (true)
         {
-            // Another assembler may have read the row group while this one waited.
-            if (_cache.TryGetValue(videoId, out cached))
+            if (_cache.TryGetValue(videoId, out var cached))
             {
                 Interlocked.Increment(ref _hits);
                 return cached;
             }
 
-            var records = await shard.Reader.ReadRowGroupAsync(location.RowGroup, cancellationToken).ConfigureAwait(false);
+            if (_onDisk.TryGetValue(videoId, out var file))
+            {
+                Interlocked.Increment(ref _diskHits);
+                return await DiskCache.ReadAsync(file, videoId, cancellationToken).ConfigureAwait(false);
+            }
+
+            // One read per row group however many callers want its videos; the read is not tied to any one
+            // caller's cancellation, each caller stops waiting on its own.
+            var load = _loading.GetOrAdd(location, key => new Lazy<Task<Dictionary<string, VideoRecord>>>(() => Task.Run(() => LoadRowGroupAsync(key, videoId))));
+            var loaded = await load.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (loaded.TryGetValue(videoId, out var video))
+            {
+                return video;
+            }
+
+            if (loaded.Count > 0)
+            {
+                throw new InvalidDataException($"Feature shard '{_shards[location.Shard].Name}': row group {location.RowGroup} does not hold video '{videoId}' its index names.");
+            }
+
+            // Empty: the row group had already been read into the caches when this load started; look again.
+        }
+    }
+
+    private async Task<Dictionary<string, VideoRecord>> LoadRowGroupAsync((int Shard, int RowGroup) location, string first)
+    {
+        try
+        {
+            if (_cache.ContainsKey(first) || _onDisk.ContainsKey(first))
+            {
+                return [];
+            }
+
+            var shard = _shards[location.Shard];
+            var records = await shard.ReadRowGroupAsync(location.RowGroup, CancellationToken.None).ConfigureAwait(false);
             Interlocked.Increment(ref _rowGroupsRead);
-            VideoRecord? wanted = null;
+            var videos = new Dictionary<string, VideoRecord>(records.Count, StringComparer.Ordinal);
             foreach (var record in records)
             {
-                var video = Convert(record, shard.Reader.Name);
-                if (record.VideoId == videoId)
-                {
-                    wanted = video;
-                }
-
+                var video = Convert(record, shard.Name);
+                videos[record.VideoId] = video;
                 var size = ((long)video.Features.Length * sizeof(float)) + video.Segments.Sum(s => 16 + (4L * s.TokenIds.Length));
                 if (Interlocked.Add(ref _cachedBytes, size) <= _options.CacheBytes)
                 {
@@ -212,16 +241,16 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
                 Interlocked.Add(ref _cachedBytes, -size);
                 if (_options.DiskCacheDirectory is { } folder && !_onDisk.ContainsKey(record.VideoId))
                 {
-                    var path = await DiskCache.WriteAsync(folder, video, cancellationToken).ConfigureAwait(false);
+                    var path = await DiskCache.WriteAsync(folder, video, CancellationToken.None).ConfigureAwait(false);
                     _onDisk.TryAdd(record.VideoId, path);
                 }
             }
 
-            return wanted ?? throw new InvalidDataException($"Feature shard '{shard.Reader.Name}': row group {location.RowGroup} does not hold video '{videoId}' its index names.");
+            return videos;
         }
         finally
         {
-            shard.Gate.Release();
+            _loading.TryRemove(location, out _);
         }
     }
 
@@ -262,16 +291,67 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
         }
     }
 
-    private sealed class Shard(FeatureShardReader reader) : IAsyncDisposable
+    private static async Task<FeatureShardReader> OpenReaderAsync(IBlobStore blobs, string key, CancellationToken cancellationToken)
     {
-        public FeatureShardReader Reader { get; } = reader;
+        var stream = await blobs.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await FeatureShardReader.OpenAsync(stream, blobs.UriOf(key), leaveOpen: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
-        public SemaphoreSlim Gate { get; } = new(1, 1);
+    /// <summary>One shard: a pool of readers (each not thread-safe), at most <c>readers</c> in use at once.</summary>
+    private sealed class Shard(FeatureShardReader first, Func<CancellationToken, Task<FeatureShardReader>> open, int readers) : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _slots = new(readers, readers);
+        private readonly ConcurrentBag<FeatureShardReader> _idle = [first];
+        private readonly List<FeatureShardReader> _all = [first];
+
+        public FeatureShardReader Reader => first;
+
+        public string Name => first.Name;
+
+        public async Task<IReadOnlyList<FeatureRecord>> ReadRowGroupAsync(int rowGroup, CancellationToken cancellationToken)
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (!_idle.TryTake(out var reader))
+                {
+                    reader = await open(cancellationToken).ConfigureAwait(false);
+                    lock (_all)
+                    {
+                        _all.Add(reader);
+                    }
+                }
+
+                try
+                {
+                    return await reader.ReadRowGroupAsync(rowGroup, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _idle.Add(reader);
+                }
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
-            Gate.Dispose();
-            await Reader.DisposeAsync().ConfigureAwait(false);
+            _slots.Dispose();
+            foreach (var reader in _all)
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 }
