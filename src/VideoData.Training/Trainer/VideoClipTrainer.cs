@@ -14,8 +14,11 @@ namespace VideoData.Training.Trainer;
 /// The built-in VideoCLIP trainer: per epoch it asks the <see cref="IEpochPlanner"/> for the plan (kept as
 /// <c>plans/epoch-NNNN.parquet</c>), streams its batches, and takes one Adam step per batch on the symmetric
 /// InfoNCE loss over <c>t·vᵀ</c> and <c>v·tᵀ</c>. Checkpoints hold model, optimizer, RNG and (epoch, step), and a
-/// trainer created from one continues the exact trajectory of an uninterrupted run. One trainer per process;
-/// not thread-safe.
+/// trainer created from one continues the exact trajectory of an uninterrupted run. With
+/// <see cref="TrainerOptions.Rank"/> of several ranks (one trainer per process, started alike), each rank trains
+/// on its slice of the plan (<see cref="BatchPlan.ForRank"/>) and the gradients and loss are averaged over the
+/// ranks before every step, so the ranks keep identical weights; rank 0 alone writes plans and checkpoints, and
+/// every rank runs the held-out evaluation (with identical weights, to the same figures). Not thread-safe.
 /// </summary>
 public sealed class VideoClipTrainer : IDisposable
 {

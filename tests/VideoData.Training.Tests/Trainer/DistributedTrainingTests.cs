@@ -121,6 +121,32 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [Fact]
+    public void GradientExchange_HubNeverComes_FailsNamingTheAddressAfterTheTimeout()
+    {
+        var port = FreePort();
+        using var exchange = GradientExchange.Create(new TrainingRank(1, 2), "127.0.0.1", port, TimeSpan.FromSeconds(1));
+        var ex = Assert.Throws<IOException>(() => exchange.Average(new float[3]));
+        Assert.Contains($"127.0.0.1:{port}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GradientExchange_ThreeRanks_EveryRankGetsTheMean()
+    {
+        var port = FreePort();
+        var exchanges = Enumerable.Range(0, 3).Select(r => GradientExchange.Create(new TrainingRank(r, 3), "127.0.0.1", port, TimeSpan.FromSeconds(30))).ToList();
+        try
+        {
+            var vectors = Enumerable.Range(0, 3).Select(r => new[] { r, 10f * r, -3f }).ToArray();
+            await Task.WhenAll(Enumerable.Range(0, 3).Select(r => Task.Factory.StartNew(() => exchanges[r].Average(vectors[r]), TaskCreationOptions.LongRunning)));
+            Assert.All(vectors, v => Assert.Equal([1f, 10f, -3f], v));
+        }
+        finally
+        {
+            exchanges.ForEach(e => e.Dispose());
+        }
+    }
+
+    [Fact]
     public void Create_SeveralRanksWithoutRendezvous_ThrowsNamingTheOption()
     {
         var train = new InMemoryVideoStore(TinyRun.Corpus(8, "ddp-bad"));
