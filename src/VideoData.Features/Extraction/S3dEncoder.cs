@@ -84,6 +84,11 @@ public sealed class S3dEncoder : IDisposable
                 set_num_threads(o.Threads);
             }
 
+            if (o.NativeMmapThreshold > 0)
+            {
+                NativeHeap.TrySetMmapThreshold(o.NativeMmapThreshold);
+            }
+
             model = new S3dG();
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or NotSupportedException)
@@ -287,14 +292,10 @@ public sealed class S3dEncoder : IDisposable
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
 
-            // uint8 [n,T,H,W,3] → [n,3,T,H,W] on the device, then float in [0,1]: all in libtorch.
-            var input = _staging.narrow(0, 0, n)
-                .to(_device)
-                .permute(0, 4, 1, 2, 3)
-                .contiguous()
-                .to_type(_dtype)
-                .div_(255.0);
-            var (embedding, mixed5c) = _model.forward(input);
+            // uint8 [n,T,H,W,3] on the device; the model converts it to float in [0,1] a few seconds at a time (in
+            // libtorch), so the float input of the whole batch never exists at once.
+            using var frames = _staging.narrow(0, 0, n).to(_device);
+            var (embedding, mixed5c) = _model.ForwardFrames(frames, _dtype);
             var output = embedding.to_type(ScalarType.Float32);
             if (_options.L2Normalize)
             {

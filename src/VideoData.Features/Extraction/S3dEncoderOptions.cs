@@ -40,6 +40,14 @@ public sealed class S3dEncoderOptions
     /// <summary>libtorch intra-op threads (0, the default, leaves libtorch's choice). Process-wide.</summary>
     public int Threads { get; set; }
 
+    /// <summary>
+    /// glibc's mmap threshold in bytes for the process (the C allocator libtorch's CPU tensors come from): blocks at least
+    /// this large are returned to the system when freed instead of staying in the heap. Default 4 MiB, which keeps the
+    /// resident memory of CPU encoding near the live activations; 0 leaves the C library's own (self-raising) threshold.
+    /// The <c>MALLOC_MMAP_THRESHOLD_</c> environment variable, when set, wins. Process-wide.
+    /// </summary>
+    public int NativeMmapThreshold { get; set; } = 4 << 20;
+
     internal S3dEncoderOptions Validated()
     {
         var device = Device?.Trim().ToLowerInvariant() ?? "";
@@ -78,8 +86,14 @@ public sealed class S3dEncoderOptions
             throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Encoder option Threads must be between 0 and 1024.");
         }
 
+        if (NativeMmapThreshold is < 0 or > 32 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NativeMmapThreshold), NativeMmapThreshold, "Encoder option NativeMmapThreshold must be between 0 and 32 MiB (glibc's limit).");
+        }
+
         return new S3dEncoderOptions
         {
+            NativeMmapThreshold = NativeMmapThreshold,
             Device = device,
             SecondsPerBatch = SecondsPerBatch,
             L2Normalize = L2Normalize,

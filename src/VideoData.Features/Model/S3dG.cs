@@ -58,18 +58,126 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
 
     public const int Mixed5cDim = 1024;
 
-    public override (Tensor Embedding, Tensor Mixed5c) forward(Tensor input)
+    /// <summary>
+    /// Batch items that go through the stem, conv1 to maxpool_3a, at a time. The stem's activations are the network's
+    /// largest by far (conv1's output alone is 52 MB a second of 30×224×224 video, and the convolution library holds
+    /// reordered copies of its input and output); running it one item at a time keeps a batch's peak memory close to
+    /// that of one item, at no cost in arithmetic (every item of a batch is convolved independently).
+    /// </summary>
+    private const int StemItems = 1;
+
+    /// <summary>
+    /// On the CPU, batch items that go through the whole network at a time: past a couple of items a CPU gains nothing
+    /// from batching (each convolution already has thousands of output positions per item) while the memory of the later
+    /// layers grows with it. On a GPU the whole batch goes through the rest of the network at once.
+    /// </summary>
+    private const int CpuPassItems = 2;
+
+    public override (Tensor Embedding, Tensor Mixed5c) forward(Tensor input) =>
+        InPasses(input.shape[0], input.device_type, (first, count) =>
+        {
+            using var part = input.narrow(0, first, count);
+            return SpaceToDepth(part);
+        });
+
+    /// <summary>
+    /// The same network from uint8 frames [B, T, H, W, 3] (as decoded: frame-major RGB, values 0–255), converted to
+    /// <paramref name="dtype"/> in [0, 1] one item at a time inside the stem, so the float input of the whole batch
+    /// never exists at once. Equal to <see cref="forward"/> of the B×3×T×H×W float input.
+    /// </summary>
+    public (Tensor Embedding, Tensor Mixed5c) ForwardFrames(Tensor frames, ScalarType dtype) =>
+        InPasses(frames.shape[0], frames.device_type, (first, count) =>
+        {
+            using var part = frames.narrow(0, first, count);
+            return PackFrames(part, dtype);
+        });
+
+    /// <summary>Runs the network over <paramref name="items"/> batch items in passes; <paramref name="packed"/> gives the space-to-depth input of a range.</summary>
+    private (Tensor Embedding, Tensor Mixed5c) InPasses(long items, DeviceType device, Func<long, long, Tensor> packed)
     {
-        // Each activation is freed as soon as the next one exists (the caller's dispose scope would otherwise keep
-        // every layer's output alive until the end of the batch: ~2.5x the peak memory of PyTorch's eager frees).
-        var x = SpaceToDepth(input);
-        x = Then(x, conv1.forward);
-        x = Then(x, t => t[.., .., 1.., 1.., 1..]);
-        x = Then(x, maxpool_2a.forward);
-        x = Then(x, conv_2b.forward);
-        x = Then(x, conv_2c.forward);
-        x = Then(x, gating.forward);
-        x = Then(x, maxpool_3a.forward);
+        var pass = device == DeviceType.CPU ? CpuPassItems : items;
+        if (items <= pass)
+        {
+            return Head(Stem(0, items, packed));
+        }
+
+        var embeddings = new List<Tensor>();
+        var pooled = new List<Tensor>();
+        try
+        {
+            for (long first = 0; first < items; first += pass)
+            {
+                var (embedding, mixed) = Head(Stem(first, Math.Min(pass, items - first), packed));
+                embeddings.Add(embedding);
+                pooled.Add(mixed);
+            }
+
+            return (cat(embeddings, 0), cat(pooled, 0));
+        }
+        finally
+        {
+            foreach (var tensor in embeddings.Concat(pooled))
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs uint8 frames [B, T, H, W, 3] straight into the space-to-depth layout [B, 24, T/2, H/2, W/2] of
+    /// <paramref name="dtype"/> in [0, 1]: the tensor <see cref="SpaceToDepth"/> makes from the B×3×T×H×W float input.
+    /// </summary>
+    private static Tensor PackFrames(Tensor frames, ScalarType dtype)
+    {
+        var (b, t, h, w, c) = (frames.shape[0], frames.shape[1], frames.shape[2], frames.shape[3], frames.shape[4]);
+        if (t % 2 != 0 || h % 2 != 0 || w % 2 != 0)
+        {
+            throw new ArgumentException($"S3D-G needs even T, H, W; got {t}×{h}×{w}.", nameof(frames));
+        }
+
+        // (b, t, pt, h, ph, w, pw, c) → (b, pt, ph, pw, c, t, h, w): the channel order SpaceToDepth gives.
+        using var packed = frames.view(b, t / 2, 2, h / 2, 2, w / 2, 2, c)
+            .permute(0, 2, 4, 6, 7, 1, 3, 5)
+            .reshape(b, 8 * c, t / 2, h / 2, w / 2);
+        return packed.to_type(dtype).div_(255.0);
+    }
+
+    /// <summary>Runs conv1 … maxpool_3a over items [<paramref name="start"/>, +<paramref name="items"/>), <see cref="StemItems"/> at a time.</summary>
+    private Tensor Stem(long start, long items, Func<long, long, Tensor> packed)
+    {
+        var parts = new List<Tensor>();
+        try
+        {
+            for (var first = start; first < start + items; first += StemItems)
+            {
+                // Each activation is freed as soon as the next one exists (the caller's dispose scope would otherwise
+                // keep every layer's output alive until the end of the batch).
+                var x = Then(packed(first, Math.Min(StemItems, start + items - first)), conv1.forward);
+                x = Then(x, t => t[.., .., 1.., 1.., 1..]);
+                x = Then(x, maxpool_2a.forward);
+                x = Then(x, conv_2b.forward);
+                x = Then(x, conv_2c.forward);
+                x = Then(x, gating.forward);
+                parts.Add(Then(x, maxpool_3a.forward));
+            }
+
+            return parts.Count == 1 ? parts[0] : cat(parts, 0);
+        }
+        finally
+        {
+            if (parts.Count > 1)
+            {
+                foreach (var part in parts)
+                {
+                    part.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>mixed_3b … fc; takes ownership of <paramref name="x"/>.</summary>
+    private (Tensor Embedding, Tensor Mixed5c) Head(Tensor x)
+    {
         x = Then(x, mixed_3b.forward);
         x = Then(x, mixed_3c.forward);
         x = Then(x, maxpool_4a.forward);
@@ -83,6 +191,29 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
         x = Then(x, mixed_5c.forward);
         var pooled = Then(x, t => t.mean([2, 3, 4]));
         return (fc.forward(pooled), pooled);
+    }
+
+    /// <summary>
+    /// BatchNorm then ReLU on <paramref name="x"/>, which the caller hands over. In eval mode the normalisation is
+    /// applied in place as the per-channel affine eval-mode BatchNorm is (x·γ/√(σ²+ε) + β − μ·γ/√(σ²+ε)), so no second
+    /// activation-sized tensor is allocated; in training mode it is the module's own forward.
+    /// </summary>
+    private static Tensor BatchNormRelu(BatchNorm3d bn, Tensor x)
+    {
+        if (bn.training)
+        {
+            using (x)
+            {
+                return F.relu(bn.forward(x), inplace: true);
+            }
+        }
+
+        using var scale = bn.weight!.mul(bn.running_var!.add(bn.eps).rsqrt_());
+        using var shift = bn.bias!.sub(bn.running_mean!.mul(scale));
+        var shape = new long[] { 1, scale.shape[0], 1, 1, 1 };
+        using var scaleView = scale.view(shape);
+        using var shiftView = shift.view(shape);
+        return x.mul_(scaleView).add_(shiftView).relu_();
     }
 
     /// <summary>Applies <paramref name="step"/> and disposes its input (a view's storage lives on in the view).</summary>
@@ -125,11 +256,7 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor x)
-        {
-            using var convolved = conv1.forward(x);
-            return F.relu(bn1.forward(convolved), inplace: true);
-        }
+        public override Tensor forward(Tensor x) => BatchNormRelu(bn1, conv1.forward(x));
     }
 
     /// <summary>(1,3,3) conv → BN → ReLU → (3,1,1) conv → BN → ReLU (<c>conv1/bn1/conv2/bn2</c>).</summary>
@@ -152,10 +279,8 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
 
         public override Tensor forward(Tensor x)
         {
-            using var first = conv1.forward(x);
-            using var spatial = F.relu(bn1.forward(first), inplace: true);
-            using var second = conv2.forward(spatial);
-            return F.relu(bn2.forward(second), inplace: true);
+            using var spatial = BatchNormRelu(bn1, conv1.forward(x));
+            return BatchNormRelu(bn2, conv2.forward(spatial));
         }
     }
 
@@ -173,8 +298,12 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
 
         public override Tensor forward(Tensor x)
         {
-            using var gate = fc.forward(x.mean([2, 3, 4])).sigmoid_();
-            return x.mul(gate.view(gate.shape[0], gate.shape[1], 1, 1, 1));
+            using var mean = x.mean([2, 3, 4]);
+            using var gate = fc.forward(mean).sigmoid_();
+            using var broadcast = gate.view(gate.shape[0], gate.shape[1], 1, 1, 1);
+
+            // Frozen (eval) use gates the activation in place: the callers own x and never read it again.
+            return training ? x.mul(broadcast) : x.mul_(broadcast);
         }
     }
 
@@ -242,10 +371,25 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
+
+            // Each branch's intermediate is freed as soon as the branch moves past it; only the four outputs live to the cat.
             var y0 = gating_b0.forward(conv_b0.forward(x));
-            var y1 = gating_b1.forward(conv_b1_b.forward(conv_b1_a.forward(x)));
-            var y2 = gating_b2.forward(conv_b2_b.forward(conv_b2_a.forward(x)));
-            var y3 = gating_b3.forward(conv_b3_b.forward(F.max_pool3d(x, [3, 3, 3], [1, 1, 1], [1, 1, 1])));
+            Tensor y1, y2, y3;
+            using (var reduced = conv_b1_a.forward(x))
+            {
+                y1 = gating_b1.forward(conv_b1_b.forward(reduced));
+            }
+
+            using (var reduced = conv_b2_a.forward(x))
+            {
+                y2 = gating_b2.forward(conv_b2_b.forward(reduced));
+            }
+
+            using (var pooled = F.max_pool3d(x, [3, 3, 3], [1, 1, 1], [1, 1, 1]))
+            {
+                y3 = gating_b3.forward(conv_b3_b.forward(pooled));
+            }
+
             return cat([y0, y1, y2, y3], 1).MoveToOuterDisposeScope();
         }
     }
