@@ -20,7 +20,8 @@ namespace VideoData.Captions.Import;
 /// </remarks>
 internal static class CaptionTable
 {
-    public const int RowGroupSize = 1024;
+    /// <summary>Rows per row group: small enough that the column buffers of two tables written at once stay a few MB.</summary>
+    public const int RowGroupSize = 512;
 
     // Parquet.Net's stream pools otherwise keep up to 80 MB of free buffers alive after writing, and
     // without sampling it hashes every value of every column to decide on dictionary encoding.
