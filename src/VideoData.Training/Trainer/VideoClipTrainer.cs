@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using TorchSharp;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
@@ -163,6 +164,19 @@ public sealed class VideoClipTrainer : IDisposable
                         var wait = clock.Elapsed;
                         using var batch = enumerator.Current;
                         var lr = Options.LearningRateAt(_state.GlobalStep);
+                        if (_exchange is not null)
+                        {
+                            // Ranks' batches may differ in size (a plan's last batch can be short), so their dropout draws
+                            // would drift apart and no single checkpointed generator state could resume them all. Seeding
+                            // each step from (seed, global step, rank) keeps every rank's dropout reproducible on resume.
+                            var stepSeed = (long)(DeterministicRandom.For(Options.Seed, epoch, "trainer.dropout", string.Create(CultureInfo.InvariantCulture, $"{_state.GlobalStep}/{_state.Rank}")).NextUInt64() >> 1);
+                            random.manual_seed(stepSeed);
+                            if (Options.Device is { type: DeviceType.CUDA })
+                            {
+                                cuda.manual_seed_all(stepSeed);
+                            }
+                        }
+
                         var loss = Step(batch, lr);
                         var elapsed = clock.Elapsed;
                         var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount);

@@ -174,6 +174,35 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Train_TwoRanksStoppedAndResumed_EndWithTheUninterruptedWeights()
+    {
+        // 38 videos in batches of 4: the plan's last batch is short, so the ranks draw different amounts of dropout.
+        var data = """{ "synthetic": { "videos": 38, "held_out_videos": 0, "min_seconds": 10, "max_seconds": 40 } }""";
+        var straight = WriteConfig("straight", data, epochs: 2, batchVideos: 4);
+        var interrupted = WriteConfig("interrupted", data, epochs: 2, batchVideos: 4);
+
+        async Task<string[]> RunPairAsync(string config, params string[] extra)
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(rank => CliRunner.RunAsync(
+                CleanEnvironment(("RANK", $"{rank}"), ("WORLD_SIZE", "2"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", $"{port}")),
+                ["train", "--config", config, .. extra])));
+            Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr));
+            return results.Select(r => r.Stdout.Split('\n').Single(l => l.Contains("weights sha256", StringComparison.Ordinal)).Split("sha256 ")[1]).ToArray();
+        }
+
+        var expected = await RunPairAsync(straight);
+        // Stopped in epoch 1, after rank 1 trained on the short batch (plan batch 9, its step 4 of epoch 0).
+        await RunPairAsync(interrupted, "--stop-after-steps", "7");
+        var resumed = await RunPairAsync(interrupted, "--resume");
+        Assert.Equal(expected[0], expected[1]);
+        Assert.Equal(expected, resumed);
+    }
+
+    [Fact]
     public async Task TrainHelp_ListsEveryOptionWithDefaultsAndExamples()
     {
         var result = await CliRunner.RunAsync(null, "train", "--help");

@@ -121,6 +121,45 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_TwoRanksResumedMidEpoch_FollowTheUninterruptedTrajectory()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), io);
+        // 38 videos in batches of 4: the plan's last batch is short, so the ranks' batches differ in size. Dropout is off:
+        // both ranks share this process's libtorch generator here (as processes they do not; the CLI test covers that).
+        var train = new InMemoryVideoStore(TinyRun.Corpus(38, "ddp-resume"));
+
+        async Task<(TinyRun Rank0, TinyRun Rank1, float[] Weights)> RunAsync(string output, long? stopAt, bool resume)
+        {
+            var port = FreePort();
+            TrainerOptions Options(int rank) => TinyRun.Options(output, epochs: 2, batchVideos: 4) with
+            {
+                Model = TinyRun.Options(output, 1).Model with { Dropout = 0 },
+                EvalVideos = 0,
+                Rank = new TrainingRank(rank, 2),
+                Rendezvous = $"127.0.0.1:{port}",
+                RendezvousTimeout = TimeSpan.FromMinutes(2),
+            };
+            var runs = new[] { new TinyRun(), new TinyRun() };
+            using var rank0 = runs[0].Create(Options(0), train, null, resume ? output : null);
+            using var rank1 = runs[1].Create(Options(1), train, null, resume ? output : null);
+            await Task.WhenAll(Task.Run(() => rank1.RunAsync(stopAt)), Task.Run(() => rank0.RunAsync(stopAt)));
+            Assert.Equal(Weights(rank0.Model), Weights(rank1.Model));
+            return (runs[0], runs[1], Weights(rank0.Model));
+        }
+
+        var straight = await RunAsync(Path.Combine(_dir, "straight"), null, resume: false);
+        var interrupted = Path.Combine(_dir, "interrupted");
+        var first = await RunAsync(interrupted, 3, resume: false);
+        var second = await RunAsync(interrupted, null, resume: true);
+
+        Assert.Equal(10, straight.Rank0.Steps.Count);
+        Assert.Equal(3, first.Rank0.Steps.Count);
+        Assert.Equal(straight.Rank0.Steps.Select(s => s.Loss), first.Rank0.Steps.Concat(second.Rank0.Steps).Select(s => s.Loss));
+        Assert.Equal(straight.Weights, second.Weights);
+    }
+
+    [Fact]
     public void GradientExchange_HubNeverComes_FailsNamingTheAddressAfterTheTimeout()
     {
         var port = FreePort();
