@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using CommunityToolkit.HighPerformance;
 
 namespace VideoData.Training.Data;
 
@@ -29,7 +30,7 @@ internal static class DiskCache
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), video.Seconds);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), video.Segments.Count);
             await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(MemoryMarshal.AsBytes(video.Features.AsSpan()).ToArray(), cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(video.Features.AsMemory().Cast<float, byte>(), cancellationToken).ConfigureAwait(false);
             foreach (var segment in video.Segments)
             {
                 var bytes = new byte[20 + (4 * segment.TokenIds.Length)];
@@ -47,35 +48,49 @@ internal static class DiskCache
 
     public static async Task<VideoRecord> ReadAsync(string path, string videoId, CancellationToken cancellationToken)
     {
-        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        try
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true);
+        await using (stream.ConfigureAwait(false))
         {
-            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
+            try
             {
-                throw new InvalidDataException("bad magic");
-            }
+                // The features go from the file straight into their array; the small tail (segments) through a buffer.
+                var header = new byte[16];
+                await stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
+                if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
+                {
+                    throw new InvalidDataException("bad magic");
+                }
 
-            var dim = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4));
-            var rows = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
-            var count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
-            var offset = 16;
-            var features = MemoryMarshal.Cast<byte, float>(bytes.AsSpan(offset, rows * dim * sizeof(float))).ToArray();
-            offset += rows * dim * sizeof(float);
-            var segments = new CaptionSegment[count];
-            for (var i = 0; i < count; i++)
+                var dim = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
+                var rows = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8));
+                var count = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12));
+                var values = (long)rows * dim;
+                if (dim < 1 || rows < 0 || count < 0 || values > Array.MaxLength || 16 + (values * sizeof(float)) > stream.Length)
+                {
+                    throw new InvalidDataException($"header gives {rows}×{dim} features and {count} segments for a {stream.Length}-byte file");
+                }
+
+                var features = GC.AllocateUninitializedArray<float>((int)values);
+                await stream.ReadExactlyAsync(features.AsMemory().Cast<float, byte>(), cancellationToken).ConfigureAwait(false);
+                var rest = new byte[stream.Length - stream.Position];
+                await stream.ReadExactlyAsync(rest, cancellationToken).ConfigureAwait(false);
+                var offset = 0;
+                var segments = new CaptionSegment[count];
+                for (var i = 0; i < count; i++)
+                {
+                    var start = BinaryPrimitives.ReadDoubleLittleEndian(rest.AsSpan(offset));
+                    var end = BinaryPrimitives.ReadDoubleLittleEndian(rest.AsSpan(offset + 8));
+                    var n = BinaryPrimitives.ReadInt32LittleEndian(rest.AsSpan(offset + 16));
+                    segments[i] = new CaptionSegment(start, end, MemoryMarshal.Cast<byte, int>(rest.AsSpan(offset + 20, n * 4)).ToArray());
+                    offset += 20 + (n * 4);
+                }
+
+                return new VideoRecord(videoId, dim, features, segments);
+            }
+            catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidDataException or IndexOutOfRangeException or EndOfStreamException)
             {
-                var start = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(offset));
-                var end = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(offset + 8));
-                var n = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 16));
-                segments[i] = new CaptionSegment(start, end, MemoryMarshal.Cast<byte, int>(bytes.AsSpan(offset + 20, n * 4)).ToArray());
-                offset += 20 + (n * 4);
+                throw new InvalidDataException($"Disk cache file '{path}' of video '{videoId}' is damaged: {ex.Message}", ex);
             }
-
-            return new VideoRecord(videoId, dim, features, segments);
-        }
-        catch (Exception ex) when (ex is ArgumentOutOfRangeException or InvalidDataException or IndexOutOfRangeException)
-        {
-            throw new InvalidDataException($"Disk cache file '{path}' of video '{videoId}' is damaged: {ex.Message}", ex);
         }
     }
 }
