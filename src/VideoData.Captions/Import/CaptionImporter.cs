@@ -18,7 +18,7 @@ namespace VideoData.Captions.Import;
 /// Memory stays flat in the size of the captions: pass 1 streams the file and keeps only a compact
 /// index of the ids (about 30 bytes a video) to assign shards; pass 2 streams it again, cleans and
 /// tokenizes each video on <see cref="CaptionImportOptions.Parallelism"/> threads (bounded
-/// channels between reader, cleaners and writer) and appends it to its shard's spill file; pass 3
+/// channels of batches between reader, cleaners and writer) and appends it to its shard's spill file; pass 3
 /// turns each spill file into a sorted Parquet table, as many at a time as there are cleaning
 /// threads (each holds one shard's records). Every output is written under a
 /// temporary name and then renamed.
@@ -27,8 +27,10 @@ public static class CaptionImporter
 {
     private const int ProgressEvery = 1000;
 
-    // Videos in flight between the reader, the cleaners and the spill writer (a few MB at most).
-    private const int ChannelCapacity = 64;
+    // Videos travel between the reader, the cleaners and the spill writer in batches (one hand-off,
+    // and at most one thread wake-up, per batch); at most 8 batches wait in each channel (a few MB).
+    private const int BatchSize = 16;
+    private const int ChannelCapacity = 8;
 
     /// <summary>Runs the import. Throws <see cref="FileNotFoundException"/> or <see cref="IOException"/> naming the path for a missing input or an output folder that already holds shards.</summary>
     public static async Task<CaptionImportSummary> ImportAsync(CaptionImportOptions options, CancellationToken cancellationToken = default)
@@ -141,9 +143,9 @@ public static class CaptionImporter
     {
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failure.Token;
-        var toClean = Channel.CreateBounded<(int Rank, long Position, UnparsedEntry Entry)>(
+        var toClean = Channel.CreateBounded<List<(int Rank, long Position, UnparsedEntry Entry)>>(
             new BoundedChannelOptions(ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true, SingleReader = options.Parallelism == 1 });
-        var toSpill = Channel.CreateBounded<(int Rank, long Position, byte[]? Record, int Length, DamagedCaptionEntry? Damage, int Unpaired)>(
+        var toSpill = Channel.CreateBounded<List<(int Rank, long Position, byte[]? Record, int Length, DamagedCaptionEntry? Damage, int Unpaired)>>(
             new BoundedChannelOptions(ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = options.Parallelism == 1, SingleReader = true });
         // Damage found by the reader (in file order) and by the workers (in any order), with file positions.
         var damaged = new List<(long Position, DamagedCaptionEntry Entry)>();
@@ -155,6 +157,7 @@ public static class CaptionImporter
             async () =>
             {
                 using var stream = OpenSequential(input);
+                var batch = new List<(int Rank, long Position, UnparsedEntry Entry)>(BatchSize);
                 foreach (var entry in HowTo100MCaptionReader.ReadUnparsed(stream, input, token))
                 {
                     var index = entries++;
@@ -175,13 +178,23 @@ public static class CaptionImporter
                     }
                     else
                     {
-                        await toClean.Writer.WriteAsync((ranks[index], index, entry), token).ConfigureAwait(false);
+                        batch.Add((ranks[index], index, entry));
+                        if (batch.Count == BatchSize)
+                        {
+                            await toClean.Writer.WriteAsync(batch, token).ConfigureAwait(false);
+                            batch = new List<(int Rank, long Position, UnparsedEntry Entry)>(BatchSize);
+                        }
                     }
 
                     if (entries % ProgressEvery == 0)
                     {
                         options.Progress?.Report(new CaptionImportProgress(2, entries));
                     }
+                }
+
+                if (batch.Count > 0)
+                {
+                    await toClean.Writer.WriteAsync(batch, token).ConfigureAwait(false);
                 }
 
                 if (entries != ranks.Length)
@@ -196,20 +209,26 @@ public static class CaptionImporter
             async () =>
             {
                 var local = new CleanupCounts();
-                await foreach (var (rank, position, unparsed) in toClean.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                await foreach (var batch in toClean.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
-                    var entry = HowTo100MCaptionReader.Parse(unparsed);
-                    unparsed.Release();
-                    if (entry.IsDamaged)
+                    var results = new List<(int Rank, long Position, byte[]? Record, int Length, DamagedCaptionEntry? Damage, int Unpaired)>(batch.Count);
+                    foreach (var (rank, position, unparsed) in batch)
                     {
-                        await toSpill.Writer.WriteAsync((rank, position, null, 0, new DamagedCaptionEntry(entry.VideoId, entry.Damage!), 0), token).ConfigureAwait(false);
-                        continue;
+                        var entry = HowTo100MCaptionReader.Parse(unparsed);
+                        unparsed.Release();
+                        if (entry.IsDamaged)
+                        {
+                            results.Add((rank, position, null, 0, new DamagedCaptionEntry(entry.VideoId, entry.Damage!), 0));
+                            continue;
+                        }
+
+                        // Tokenized straight into the spill record, so the spill writer only copies bytes.
+                        local += cleaner.CleanUntokenized(entry.VideoId, entry.Cues, out var segments);
+                        var (record, length) = SpillFile.Encode(rank, entry.VideoId, segments, cleaner.Tokenizer);
+                        results.Add((rank, position, record, length, null, entry.UnpairedElements));
                     }
 
-                    // Tokenized straight into the spill record, so the spill writer only copies bytes.
-                    local += cleaner.CleanUntokenized(entry.VideoId, entry.Cues, out var segments);
-                    var (record, length) = SpillFile.Encode(rank, entry.VideoId, segments, cleaner.Tokenizer);
-                    await toSpill.Writer.WriteAsync((rank, position, record, length, null, entry.UnpairedElements), token).ConfigureAwait(false);
+                    await toSpill.Writer.WriteAsync(results, token).ConfigureAwait(false);
                 }
 
                 counts[worker] = local;
@@ -219,19 +238,22 @@ public static class CaptionImporter
         var spill = Task.Run(
             async () =>
             {
-                await foreach (var (rank, position, record, length, damage, unpairedElements) in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                await foreach (var batch in toSpill.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
-                    if (record is null)
+                    foreach (var (rank, position, record, length, damage, unpairedElements) in batch)
                     {
-                        parseDamage.Add((position, damage!));
-                        continue;
-                    }
+                        if (record is null)
+                        {
+                            parseDamage.Add((position, damage!));
+                            continue;
+                        }
 
-                    unpaired += unpairedElements;
-                    var shard = rank / options.ShardSize;
-                    spills[shard] ??= new SpillFile(Path.Combine(spillFolder, $"shard-{shard:D5}.bin"));
-                    spills[shard]!.AppendRecord(record, length);
-                    videos++;
+                        unpaired += unpairedElements;
+                        var shard = rank / options.ShardSize;
+                        spills[shard] ??= new SpillFile(Path.Combine(spillFolder, $"shard-{shard:D5}.bin"));
+                        spills[shard]!.AppendRecord(record, length);
+                        videos++;
+                    }
                 }
             },
             token);
