@@ -9,18 +9,20 @@
 # Whole-process wall and CPU times (user+sys, start-up included; GNU time), medians of RUNS runs, run
 # alternately; frames/s, the cores each side kept busy (cpu/wall), the load average and ratios (ours/peer:
 # > 1 means ours is faster, or cheaper per frame for CPU) are printed.
-# Reading the many-videos figures on a shared machine: when the load average is above the core count, the
-# wall time of a run is set by the share of the cores the kernel gives it, not by how fast it decodes. With
+# Reading the wall figures on a shared machine: when the load average is above the core count, the wall
+# time of a run is set by the share of the cores the kernel gives it, not by how fast it decodes. With
 # autogroup scheduling (one group per session, /proc/sys/kernel/sched_autogroup_enabled) a group whose
 # threads keep waking up preempts the other sessions' groups on each wake-up and gets a larger share than a
-# group whose threads never block. Each ffmpeg process wakes two helper threads about once a frame and blocks on its
-# pipe to `wc`; the in-process decode threads never block. Measured here at load 10-19, alternating runs of
-# 4 decodes of a 30 s video: 4 ffmpeg processes kept 1.0 (written to /dev/null) to 1.8 (piped to wc) cores
-# busy, our 4 decode threads 0.4-0.9, and 4 plain CPU-spinning threads or processes also 0.4-0.5, all for the
-# same CPU time per side. So the alternate runs' wall ratio is only meaningful on a quiet machine (load below
-# the core count). The "same time" lines start both sides together (same session, same load; the kernel
-# shares the cores between their threads) and, with the CPU ratio, compare the work itself; one side
-# finishing first leaves the other the cores, so that wall ratio is pulled towards 1.
+# group whose threads never block. Each ffmpeg CLI process wakes two rawvideo encoder threads (output
+# threads default to auto) about once a frame and blocks on its pipe to `wc`; the in-process decode threads
+# never block. Measured here at load 14-21, alternating runs of 4 decodes of a 30 s video, all with the same
+# CPU time (9.3-9.7 s): 4 ffmpeg processes took 10-12 s to /dev/null, but 17-22 s with `-threads 1` on the
+# output too (no helper threads, same work), 5.3-6.2 s piped to wc; our 4 decode threads 15-24 s, as did
+# 4 plain CPU-spinning threads or processes. So the alternate runs' wall ratio is only meaningful on a quiet
+# machine (load below the core count). The "same time" lines start both sides together (same session, same
+# load), which removes most of the bias (the wake-ups still preempt the other side's threads within the
+# group); one side finishing first leaves the other the cores, so that wall ratio is pulled towards 1. The
+# CPU ratios compare the work itself.
 #   infra/bench/decode.sh [RUNS] [DURATION] [THREADS]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
