@@ -195,7 +195,7 @@ public sealed class S3dEncoder : IDisposable
                     slots.Add((pending, pending.SecondsSeen++));
                     if (slots.Count == _options.SecondsPerBatch)
                     {
-                        RunBatch(slots);
+                        RunBatch(slots, cancellationToken);
                         slots.Clear();
                         while (queue.Count > 0 && queue.Peek().IsComplete)
                         {
@@ -218,7 +218,7 @@ public sealed class S3dEncoder : IDisposable
 
         if (slots.Count > 0)
         {
-            RunBatch(slots);
+            RunBatch(slots, cancellationToken);
             slots.Clear();
         }
 
@@ -282,7 +282,7 @@ public sealed class S3dEncoder : IDisposable
         target[pixels.Length..].Clear();
     }
 
-    private void RunBatch(List<(PendingVideo Video, int Second)> slots)
+    private void RunBatch(List<(PendingVideo Video, int Second)> slots, CancellationToken cancellationToken)
     {
         var n = slots.Count;
         float[] embeddings;
@@ -295,7 +295,7 @@ public sealed class S3dEncoder : IDisposable
             // uint8 [n,T,H,W,3] on the device; the model converts it to float in [0,1] a few seconds at a time (in
             // libtorch), so the float input of the whole batch never exists at once.
             using var frames = _staging.narrow(0, 0, n).to(_device);
-            var (embedding, mixed5c) = _model.ForwardFrames(frames, _dtype);
+            var (embedding, mixed5c) = _model.ForwardFrames(frames, _dtype, cancellationToken);
             var output = embedding.to_type(ScalarType.Float32);
             if (_options.L2Normalize)
             {

@@ -74,7 +74,7 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
     private const int CpuPassItems = 2;
 
     public override (Tensor Embedding, Tensor Mixed5c) forward(Tensor input) =>
-        InPasses(input.shape[0], input.device_type, (first, count) =>
+        InPasses(input.shape[0], input.device_type, CancellationToken.None, (first, count) =>
         {
             using var part = input.narrow(0, first, count);
             return SpaceToDepth(part);
@@ -83,22 +83,23 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
     /// <summary>
     /// The same network from uint8 frames [B, T, H, W, 3] (as decoded: frame-major RGB, values 0–255), converted to
     /// <paramref name="dtype"/> in [0, 1] one item at a time inside the stem, so the float input of the whole batch
-    /// never exists at once. Equal to <see cref="forward"/> of the B×3×T×H×W float input.
+    /// never exists at once. Equal to <see cref="forward"/> of the B×3×T×H×W float input. <paramref name="cancellationToken"/>
+    /// is checked between layers, so a stop request does not wait for the rest of a batch.
     /// </summary>
-    public (Tensor Embedding, Tensor Mixed5c) ForwardFrames(Tensor frames, ScalarType dtype) =>
-        InPasses(frames.shape[0], frames.device_type, (first, count) =>
+    public (Tensor Embedding, Tensor Mixed5c) ForwardFrames(Tensor frames, ScalarType dtype, CancellationToken cancellationToken = default) =>
+        InPasses(frames.shape[0], frames.device_type, cancellationToken, (first, count) =>
         {
             using var part = frames.narrow(0, first, count);
             return PackFrames(part, dtype);
         });
 
     /// <summary>Runs the network over <paramref name="items"/> batch items in passes; <paramref name="packed"/> gives the space-to-depth input of a range.</summary>
-    private (Tensor Embedding, Tensor Mixed5c) InPasses(long items, DeviceType device, Func<long, long, Tensor> packed)
+    private (Tensor Embedding, Tensor Mixed5c) InPasses(long items, DeviceType device, CancellationToken cancellationToken, Func<long, long, Tensor> packed)
     {
         var pass = device == DeviceType.CPU ? CpuPassItems : items;
         if (items <= pass)
         {
-            return Head(Stem(0, items, packed));
+            return Head(Stem(0, items, packed, cancellationToken), cancellationToken);
         }
 
         var embeddings = new List<Tensor>();
@@ -107,7 +108,7 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
         {
             for (long first = 0; first < items; first += pass)
             {
-                var (embedding, mixed) = Head(Stem(first, Math.Min(pass, items - first), packed));
+                var (embedding, mixed) = Head(Stem(first, Math.Min(pass, items - first), packed, cancellationToken), cancellationToken);
                 embeddings.Add(embedding);
                 pooled.Add(mixed);
             }
@@ -143,7 +144,7 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
     }
 
     /// <summary>Runs conv1 … maxpool_3a over items [<paramref name="start"/>, +<paramref name="items"/>), <see cref="StemItems"/> at a time.</summary>
-    private Tensor Stem(long start, long items, Func<long, long, Tensor> packed)
+    private Tensor Stem(long start, long items, Func<long, long, Tensor> packed, CancellationToken cancellationToken)
     {
         var parts = new List<Tensor>();
         try
@@ -152,13 +153,13 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
             {
                 // Each activation is freed as soon as the next one exists (the caller's dispose scope would otherwise
                 // keep every layer's output alive until the end of the batch).
-                var x = Then(packed(first, Math.Min(StemItems, start + items - first)), conv1.forward);
-                x = Then(x, t => t[.., .., 1.., 1.., 1..]);
-                x = Then(x, maxpool_2a.forward);
-                x = Then(x, conv_2b.forward);
-                x = Then(x, conv_2c.forward);
-                x = Then(x, gating.forward);
-                parts.Add(Then(x, maxpool_3a.forward));
+                var x = Then(packed(first, Math.Min(StemItems, start + items - first)), conv1.forward, cancellationToken);
+                x = Then(x, t => t[.., .., 1.., 1.., 1..], cancellationToken);
+                x = Then(x, maxpool_2a.forward, cancellationToken);
+                x = Then(x, conv_2b.forward, cancellationToken);
+                x = Then(x, conv_2c.forward, cancellationToken);
+                x = Then(x, gating.forward, cancellationToken);
+                parts.Add(Then(x, maxpool_3a.forward, cancellationToken));
             }
 
             return parts.Count == 1 ? parts[0] : cat(parts, 0);
@@ -176,20 +177,20 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
     }
 
     /// <summary>mixed_3b … fc; takes ownership of <paramref name="x"/>.</summary>
-    private (Tensor Embedding, Tensor Mixed5c) Head(Tensor x)
+    private (Tensor Embedding, Tensor Mixed5c) Head(Tensor x, CancellationToken cancellationToken)
     {
-        x = Then(x, mixed_3b.forward);
-        x = Then(x, mixed_3c.forward);
-        x = Then(x, maxpool_4a.forward);
-        x = Then(x, mixed_4b.forward);
-        x = Then(x, mixed_4c.forward);
-        x = Then(x, mixed_4d.forward);
-        x = Then(x, mixed_4e.forward);
-        x = Then(x, mixed_4f.forward);
-        x = Then(x, maxpool_5a.forward);
-        x = Then(x, mixed_5b.forward);
-        x = Then(x, mixed_5c.forward);
-        var pooled = Then(x, t => t.mean([2, 3, 4]));
+        x = Then(x, mixed_3b.forward, cancellationToken);
+        x = Then(x, mixed_3c.forward, cancellationToken);
+        x = Then(x, maxpool_4a.forward, cancellationToken);
+        x = Then(x, mixed_4b.forward, cancellationToken);
+        x = Then(x, mixed_4c.forward, cancellationToken);
+        x = Then(x, mixed_4d.forward, cancellationToken);
+        x = Then(x, mixed_4e.forward, cancellationToken);
+        x = Then(x, mixed_4f.forward, cancellationToken);
+        x = Then(x, maxpool_5a.forward, cancellationToken);
+        x = Then(x, mixed_5b.forward, cancellationToken);
+        x = Then(x, mixed_5c.forward, cancellationToken);
+        var pooled = Then(x, t => t.mean([2, 3, 4]), cancellationToken);
         return (fc.forward(pooled), pooled);
     }
 
@@ -217,8 +218,10 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
     }
 
     /// <summary>Applies <paramref name="step"/> and disposes its input (a view's storage lives on in the view).</summary>
-    private static Tensor Then(Tensor x, Func<Tensor, Tensor> step)
+    private static Tensor Then(Tensor x, Func<Tensor, Tensor> step, CancellationToken cancellationToken = default)
     {
+        // A stop request ends the forward between layers; what exists so far belongs to the caller's dispose scope.
+        cancellationToken.ThrowIfCancellationRequested();
         var y = step(x);
         if (!ReferenceEquals(x, y))
         {
