@@ -10,7 +10,7 @@ namespace VideoData.Storage.Local;
 /// </summary>
 internal sealed class LocalBlobStore : IBlobStore
 {
-    /// <summary>Temporary files start with this; listings skip them.</summary>
+    /// <summary>Temporary files start with this, then the target's file name, a dash and a GUID; listings skip them.</summary>
     internal const string TempPrefix = ".videodata-tmp-";
 
     private const int CopyBufferSize = 1 << 20;
@@ -118,7 +118,8 @@ internal sealed class LocalBlobStore : IBlobStore
         var path = PathOf(key);
         var folder = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, TempPrefix + Guid.NewGuid().ToString("N"));
+        // The target's name in the temporary one lets a restarted writer tell its own leftovers from others' in-flight files.
+        var temp = Path.Combine(folder, $"{TempPrefix}{Path.GetFileName(path)}-{Guid.NewGuid():N}");
         _counters.Request();
         try
         {
