@@ -88,6 +88,17 @@ public sealed record EncoderSection
 
     /// <summary>L2-normalise stored features (the reference does).</summary>
     public bool Normalize { get; init; } = true;
+
+    /// <summary>libtorch intra-op threads for the encoder; 0 leaves libtorch's default (one per core).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>
+    /// Memory: glibc's mmap threshold in MiB, so libtorch's freed activations go back to the system instead of staying
+    /// in the C heap (0 keeps glibc's self-raising default, which on the CPU costs about 0.5 GB of resident memory at 8
+    /// seconds a batch). The <c>MALLOC_MMAP_THRESHOLD_</c> environment variable, when set, wins.
+    /// </summary>
+    [JsonPropertyName("native_mmap_threshold_mib")]
+    public int NativeMmapThresholdMiB { get; init; } = 4;
 }
 
 /// <summary>Where captions come from and how they are cleaned.</summary>
@@ -99,8 +110,13 @@ public sealed record CaptionsSection
     /// </summary>
     public string? UriTemplate { get; init; }
 
-    /// <summary>A whole HowTo100M <c>raw_caption.json</c>, read as a stream (alternative to per-video files).</summary>
-    public string? RawCaptionJson { get; init; }
+    /// <summary>
+    /// Folder (or <c>s3://</c> prefix) of the caption tables <c>videodata captions import</c> made from HowTo100M's
+    /// <c>raw_caption.json</c> (already cleaned and tokenized with the import's settings), joined into the feature shards
+    /// by video id when a shard is written; an alternative to per-video caption files, and preferred over them for a
+    /// video both name. Each worker reads the tables' video ids once per shard and the segments of its own videos only.
+    /// </summary>
+    public string? Tables { get; init; }
 
     /// <summary><c>reference</c> (DESIGN §3) or <c>none</c>.</summary>
     public string Dedup { get; init; } = "reference";
@@ -115,13 +131,24 @@ public sealed record CaptionsSection
     public bool Required { get; init; }
 }
 
-/// <summary>Per-stage parallelism and the bounded channels between stages (DESIGN §2).</summary>
+/// <summary>
+/// Per-stage parallelism and the bounded channels between stages (DESIGN §2). What a worker holds in memory is bounded
+/// by these and by the encoder, never by video length: decoded frames ≤ (decoded_seconds_capacity + 3 per decoding
+/// video) × fps·size²·3 bytes (4.5 MB a second at 30 × 224), plus the encoder's input buffer (seconds_per_batch
+/// seconds) and its activations (on the CPU they hardly grow with the batch: the network runs two seconds at a time),
+/// plus the runtime, libtorch and the weights. Measured on a 2-core CPU worker (infra/bench/pipeline.sh, batch 8):
+/// ~0.7 GB peak resident memory, against ~1.7 GB for the reference-style extractor that holds a video's frames.
+/// </summary>
 public sealed record StagesSection
 {
-    /// <summary>Videos decoded concurrently.</summary>
+    /// <summary>Videos decoded concurrently (each on its own thread, with decode.threads FFmpeg threads).</summary>
     public int DecodeParallelism { get; init; } = 2;
 
-    /// <summary>Decoded seconds buffered between decode and encode (each is 30×224×224×3 bytes ≈ 4.5 MB).</summary>
+    /// <summary>
+    /// Decoded seconds buffered between decode and encode, shared by the videos in flight (each second is
+    /// fps·size²·3 bytes, 4.5 MB at 30 × 224). Lower it to save memory; it only needs to cover the encoder's batch and
+    /// the decoders' jitter.
+    /// </summary>
     public int DecodedSecondsCapacity { get; init; } = 64;
 
     /// <summary>Encoded videos buffered before the shard writer.</summary>
@@ -235,6 +262,8 @@ public static class PipelineDefinitionLoader
         Require(d.Decode.MaxDurationSeconds > 0, "decode.max_duration_seconds", d.Decode.MaxDurationSeconds, "must be positive");
         Require(d.Encoder.Device is "cpu" or "cuda", "encoder.device", d.Encoder.Device, "must be cpu or cuda");
         Require(d.Encoder.SecondsPerBatch is > 0 and <= 1024, "encoder.seconds_per_batch", d.Encoder.SecondsPerBatch, "must be in 1..1024");
+        Require(d.Encoder.Threads is >= 0 and <= 1024, "encoder.threads", d.Encoder.Threads, "must be in 0..1024");
+        Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");
         Require(d.Captions.Dedup is "reference" or "none", "captions.dedup", d.Captions.Dedup, "must be reference or none");
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");

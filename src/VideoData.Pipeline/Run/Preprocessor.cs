@@ -58,7 +58,20 @@ public static class Preprocessor
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentNullException.ThrowIfNull(log);
         PipelineDefinitionLoader.Validate(definition);
-        var manifestUri = definition.Manifest ?? throw new PipelineDefinitionException("Pipeline field 'manifest' is not set: give --manifest or set it in the pipeline file.");
+        if (definition.Manifest is null)
+        {
+            throw new PipelineDefinitionException("Pipeline field 'manifest' is not set: give --manifest or set it in the pipeline file.");
+        }
+
+        // Plain paths given for the manifest, the output and the caption tables are relative to the working directory, as
+        // on any command line; only the manifest's own entries are relative to its folder (or source_root).
+        definition = definition with
+        {
+            Manifest = FromWorkingDirectory(definition.Manifest),
+            Output = FromWorkingDirectory(definition.Output),
+            Captions = definition.Captions with { Tables = definition.Captions.Tables is { } tables ? FromWorkingDirectory(tables) : null },
+        };
+        var manifestUri = definition.Manifest;
 
         using var resolver = new BlobStoreResolver(new BlobStoreOptions { LocalRoot = LocalRoot(definition), S3 = S3Options(definition) });
         var entries = await ManifestReader.ReadAsync(manifestUri, resolver, new ManifestOptions
@@ -68,13 +81,6 @@ public static class Preprocessor
             LocalRoot = LocalRoot(definition),
             MaxDurationSeconds = definition.Decode.MaxDurationSeconds,
         }, cancellationToken).ConfigureAwait(false);
-        if (definition.Captions.RawCaptionJson is not null)
-        {
-            throw new NotSupportedException(
-                "Pipeline field 'captions.raw_caption_json' is not supported by preprocess yet: convert the file with `videodata captions import` " +
-                "and give per-video caption files (captions.uri_template or a caption_uri column) instead.");
-        }
-
         var plan = ShardPlanner.Plan(entries.Select(e => e.VideoId), definition.ShardSize);
         var mine = plan.ForWorker(worker).ToList();
         var byId = entries.ToDictionary(e => e.VideoId, StringComparer.Ordinal);
@@ -90,7 +96,9 @@ public static class Preprocessor
                 "Set encoder.weights (or --weights) to s3d_howto100m.pth, the MIL-NCE HowTo100M checkpoint, for real features.");
         }
 
-        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition), encoder, definition, progress, log);
+        var captionTables = definition.Captions.Tables is { } location ? CaptionTables.Open(resolver, location) : null;
+        var localRoot = store.RootUri.StartsWith("file:", StringComparison.Ordinal) ? new Uri(store.RootUri).LocalPath : null;
+        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition), encoder, definition, progress, log, captionTables, localRoot);
         var stats = new List<ShardStats>();
         var ledgers = new List<ShardLedger>();
         foreach (var shard in mine)
@@ -107,6 +115,9 @@ public static class Preprocessor
 
         return new PreprocessSummary(store.RootUri, worker, entries.Count, mine.Count, stats, ledgers, encoder.RandomWeights, resolver.Counters);
     }
+
+    private static string FromWorkingDirectory(string uri) =>
+        uri.Contains("://", StringComparison.Ordinal) || Path.IsPathRooted(uri) ? uri : Path.GetFullPath(uri);
 
     private static string? LocalRoot(PipelineDefinition definition) =>
         definition.SourceRoot ?? (definition.Manifest is { } manifest && !manifest.Contains("://", StringComparison.Ordinal)

@@ -37,6 +37,8 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
             L2Normalize = definition.Encoder.Normalize,
             FramesPerSecond = definition.Decode.Fps,
             FrameSize = definition.Decode.Size,
+            Threads = definition.Encoder.Threads,
+            NativeMmapThreshold = definition.Encoder.NativeMmapThresholdMiB << 20,
         };
         var random = definition.Encoder.Weights is null;
         var weights = random ? BuildRandomWeights(randomSeed) : WeightsFile.Load(definition.Encoder.Weights!);

@@ -27,9 +27,14 @@ internal sealed class ShardProcessor
     private readonly PipelineDefinition _definition;
     private readonly PipelineProgress _progress;
     private readonly Action<string> _log;
+    private readonly CaptionTables? _captionTables;
+    private readonly string? _localRoot;
 
-    public ShardProcessor(IBlobStore output, IVideoPorts ports, IVideoEncoder encoder, PipelineDefinition definition, PipelineProgress progress, Action<string> log)
+    /// <param name="localRoot">The output folder when the output is local (stale temporary files are swept there), else null.</param>
+    public ShardProcessor(IBlobStore output, IVideoPorts ports, IVideoEncoder encoder, PipelineDefinition definition, PipelineProgress progress, Action<string> log, CaptionTables? captionTables = null, string? localRoot = null)
     {
+        _captionTables = captionTables;
+        _localRoot = localRoot;
         _output = output;
         _ports = ports;
         _encoder = encoder;
@@ -56,6 +61,11 @@ internal sealed class ShardProcessor
     public async Task<ShardStats?> RunAsync(int shardId, IReadOnlyList<VideoWorkItem> videos, bool retryFailed, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        if (StaleTempFiles.Sweep(_localRoot, _output.RootUri, shardId) is > 0 and var swept)
+        {
+            _log($"{ShardLedger.ShardName(shardId)}: removed {swept} temporary file(s) an interrupted run left behind");
+        }
+
         var existing = await ShardLedger.ReadAsync(_output, shardId, cancellationToken).ConfigureAwait(false);
         var work = await ReadWorkAsync(shardId, cancellationToken).ConfigureAwait(false);
 
@@ -101,7 +111,14 @@ internal sealed class ShardProcessor
         if (pending.Count > 0)
         {
             _log($"{name}: {pending.Count} of {videos.Count} videos to process ({videos.Count - pending.Count} already settled)");
-            await foreach (var outcome in ProcessAsync(shardId, pending, cancellationToken).ConfigureAwait(false))
+            IReadOnlyDictionary<string, IReadOnlyList<CaptionSegment>>? joined = null;
+            if (_captionTables is not null)
+            {
+                joined = await _captionTables.LoadAsync(pending.Select(v => v.VideoId), cancellationToken).ConfigureAwait(false);
+                _log($"{name}: captions.tables has captions for {joined.Count} of the {pending.Count} videos");
+            }
+
+            await foreach (var outcome in ProcessAsync(shardId, pending, joined, cancellationToken).ConfigureAwait(false))
             {
                 settled[outcome.VideoId] = outcome;
             }
@@ -121,7 +138,7 @@ internal sealed class ShardProcessor
     /// across them), so a worker only ever waits on its own video's channel and the graph cannot deadlock.
     /// Frames in memory are bounded by the channel capacities, never by video length.
     /// </summary>
-    private async IAsyncEnumerable<LedgerEntry> ProcessAsync(int shardId, IReadOnlyList<VideoWorkItem> pending, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<LedgerEntry> ProcessAsync(int shardId, IReadOnlyList<VideoWorkItem> pending, IReadOnlyDictionary<string, IReadOnlyList<CaptionSegment>>? joined, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var stages = _definition.Stages;
@@ -145,7 +162,7 @@ internal sealed class ShardProcessor
 
         var feed = FeedAsync(queue.Writer, pending, stop.Token);
         var decoders = Enumerable.Range(0, stages.DecodeParallelism)
-            .Select(_ => Task.Run(() => DecodeWorkerAsync(queue.Reader, started.Writer, perVideoCapacity, inFlight, stop.Token), stop.Token))
+            .Select(_ => Task.Run(() => DecodeWorkerAsync(queue.Reader, started.Writer, perVideoCapacity, inFlight, joined, stop.Token), stop.Token))
             .ToArray();
         var decodersDone = CompleteWhenAllAsync(decoders, started.Writer);
         var encoder = Task.Run(() => EncodeStageAsync(started.Reader, encoded.Writer, stop.Token), stop.Token);
@@ -153,12 +170,34 @@ internal sealed class ShardProcessor
         var all = Task.WhenAll(feed, decodersDone, encoder, writer);
         _ = all.ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
 
-        await foreach (var entry in committed.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var finished = false;
+        try
         {
-            yield return entry;
-        }
+            await foreach (var entry in committed.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return entry;
+            }
 
-        await all.ConfigureAwait(false);
+            await all.ConfigureAwait(false);
+            finished = true;
+        }
+        finally
+        {
+            if (!finished)
+            {
+                // Stopped (Ctrl+C) or failed: let every stage wind down (the encoder ends its forward at the next layer,
+                // decoders free their native objects) before the caller disposes the encoder or the process exits.
+                await stop.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await all.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException || cancellationToken.IsCancellationRequested)
+                {
+                    // The stop request, or a stage that failed because of it; the caller sees the cancellation.
+                }
+            }
+        }
     }
 
     private static async Task FeedAsync(ChannelWriter<VideoWorkItem> writer, IReadOnlyList<VideoWorkItem> pending, CancellationToken cancellationToken)
@@ -193,7 +232,7 @@ internal sealed class ShardProcessor
         }
     }
 
-    private async Task DecodeWorkerAsync(ChannelReader<VideoWorkItem> queue, ChannelWriter<InFlight> started, int perVideoCapacity, List<InFlight> inFlight, CancellationToken cancellationToken)
+    private async Task DecodeWorkerAsync(ChannelReader<VideoWorkItem> queue, ChannelWriter<InFlight> started, int perVideoCapacity, List<InFlight> inFlight, IReadOnlyDictionary<string, IReadOnlyList<CaptionSegment>>? joined, CancellationToken cancellationToken)
     {
         await foreach (var item in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -209,7 +248,14 @@ internal sealed class ShardProcessor
             {
                 try
                 {
-                    video.Captions = await _ports.LoadCaptionsAsync(item, cancellationToken).ConfigureAwait(false);
+                    // The imported tables (captions.tables) win over a per-video caption file; both are already cleaned.
+                    video.Captions = joined is not null && joined.TryGetValue(item.VideoId, out var imported)
+                        ? imported
+                        : await _ports.LoadCaptionsAsync(item, cancellationToken).ConfigureAwait(false);
+                    if (video.Captions is null && joined is not null)
+                    {
+                        throw new VideoDataException(FailureClass.Captions, $"{item.VideoId}: captions.tables '{_definition.Captions.Tables}' has no captions for this video.");
+                    }
                 }
                 catch (VideoDataException ex) when (!_definition.Captions.Required)
                 {
@@ -418,7 +464,7 @@ internal sealed class ShardProcessor
         }
 
         // The new shard is built in a local temporary file because the previous shard may be read while writing.
-        var temp = Path.Combine(Path.GetTempPath(), $"videodata-{name}-{Guid.NewGuid():N}.parquet");
+        var temp = StaleTempFiles.PublishTempPath(_output.RootUri, shardId);
         try
         {
             var writer = FeatureShardWriter.CreateFile(temp, _encoder.Lineage);
