@@ -41,8 +41,8 @@ alone_rate="$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$alone")"
 
 echo "[bench] ours: videodata preprocess"
 /usr/bin/time -v -o "$work/ours.time" "$cli" preprocess --manifest "$work/corpus/manifest.csv" --output "$work/out" \
-  --weights "$weights" --progress json --set "encoder.seconds_per_batch=$batch" --set decode.decoder=cpu \
-  --set decode.threads=1 --set stages.decode_parallelism=2 > "$work/ours.log"
+  --weights "$weights" --progress json --set "encoder.seconds_per_batch=$batch" --set "encoder.threads=$threads" \
+  --set decode.decoder=cpu --set decode.threads=1 --set stages.decode_parallelism=2 > "$work/ours.log"
 ours_wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/ours.time")"
 ours_rss="$(awk -F': ' '/Maximum resident/ {print int($2 / 1024)}' "$work/ours.time")"
 ours_seconds="$(grep '"event":"summary"' "$work/ours.log" | sed -n 's/.*"seconds_encoded":\([0-9]*\).*/\1/p')"

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using VideoData.Cli.Progress;
@@ -20,8 +21,10 @@ internal static class PreprocessCommand
             "preprocess",
             "Turns a corpus into Parquet feature shards: manifest -> deterministic shards -> fetch -> decode (30 fps, 224 crop) -> "
             + "S3D-G features -> captions -> shards, with a ledger per shard. Safe to rerun or kill at any moment: completed "
-            + "shards are skipped, done videos are not redone, failed videos are retried up to --max-retries. Run one per worker "
-            + "(--shard-index/--shard-count, or Slurm/Kubernetes environment variables).");
+            + "shards are skipped, done videos are not redone, failed videos are retried up to --max-retries; Ctrl+C (SIGINT) stops "
+            + "cleanly with exit code 130, publishing nothing partial. Run one per worker (--shard-index/--shard-count, or "
+            + "Slurm/Kubernetes environment variables). Memory is bounded by stages.decoded_seconds_capacity, "
+            + "encoder.seconds_per_batch and encoder.native_mmap_threshold_mib (see --print-config), never by video length.");
         options.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -54,15 +57,32 @@ internal static class PreprocessCommand
     {
         var progress = new PipelineProgress();
         var display = new PipelineProgressDisplay(progress, mode, TimeSpan.FromSeconds(Math.Clamp(progressInterval, 0.1, 3600)));
+
+        // Ctrl+C (SIGINT) and a scheduler's SIGTERM (Slurm preemption, Kubernetes eviction) stop the run cleanly: every
+        // stage winds down, nothing partial is published, and the same command resumes. A second signal ends the process
+        // at once (the default action), for a run that does not stop fast enough.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var signal = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.CompareExchange(ref signal, (int)context.Signal == (int)PosixSignal.SIGTERM ? 143 : 130, 0) == 0)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         PreprocessSummary summary;
         try
         {
-            summary = await display.RunAsync(() => Preprocessor.RunAsync(definition, worker, retryFailed, progress, display.Log, cancellationToken)).ConfigureAwait(false);
+            summary = await display.RunAsync(() => Preprocessor.RunAsync(definition, worker, retryFailed, progress, display.Log, stop.Token)).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             Console.Error.WriteLine("videodata preprocess: stopped; nothing partial was published. Run the same command again to resume.");
-            return 130;
+            return signal == 0 ? 130 : signal;
         }
         catch (Exception ex) when (ex is PipelineDefinitionException or ManifestException or NotSupportedException or FormatException or InvalidDataException or IOException or ArgumentException or VideoData.Core.Failures.VideoDataException)
         {

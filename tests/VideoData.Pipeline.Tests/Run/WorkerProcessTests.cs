@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
 using VideoData.Pipeline.Ledger;
+using VideoData.Storage.Sharding;
 using VideoData.Testing;
 
 namespace VideoData.Pipeline.Tests.Run;
@@ -60,6 +63,119 @@ public sealed class WorkerProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Preprocess_InterruptedBySigint_ExitsCleanlyWithoutPartialShards_AndTheRerunMatchesAnUninterruptedRun()
+    {
+        var corpus = await PipelineCorpus.LocalAsync();
+        var baseline = Path.Combine(_dir, "baseline-sigint");
+        var interrupted = Path.Combine(_dir, "interrupted");
+        // Frames of 160 px make the run long enough to interrupt on any machine.
+        string[] Run(string output) => [.. Arguments(corpus.Manifest, output), "--set", "decode.size=160"];
+        var done = await VideoDataCli.RunAsync(null, Run(baseline));
+        Assert.True(done.ExitCode == 0, done.Stderr);
+
+        // Ctrl+C as a terminal sends it, as soon as the first shard's videos are under way: they are decoding and encoding.
+        using (var process = StartWithDefaultSigint(Run(interrupted)))
+        {
+            var working = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var log = new System.Text.StringBuilder();
+            var stdout = Task.Run(async () =>
+            {
+                while (await process.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    log.AppendLine(line);
+                    if (line.Contains("videos to process", StringComparison.Ordinal))
+                    {
+                        working.TrySetResult();
+                    }
+                }
+
+                return log.ToString();
+            });
+            var stderr = process.StandardError.ReadToEndAsync();
+            await Task.WhenAny(working.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(2)));
+            Assert.False(process.HasExited, $"the run ended before it could be interrupted: {await stderr}");
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await process.WaitForExitAsync(limit.Token);
+            var errors = await stderr;
+            Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {errors}{await stdout}");
+            Assert.Contains("stopped", errors, StringComparison.Ordinal);
+        }
+
+        // Nothing partial is published: every shard file present is a whole shard with its ledger and stats, holding
+        // exactly the videos its ledger says are done; no temporary files are left.
+        var published = Directory.Exists(Path.Combine(interrupted, "shards")) ? Directory.GetFiles(Path.Combine(interrupted, "shards"), "*.parquet") : [];
+        Assert.True(published.Length < 3, "every shard was published: the interrupt came too late to test anything");
+        foreach (var shard in published)
+        {
+            var name = Path.GetFileNameWithoutExtension(shard);
+            var ledger = System.Text.Json.JsonSerializer.Deserialize<ShardLedger>(File.ReadAllText(Path.Combine(interrupted, "ledger", name + ".json")), ShardLedger.JsonOptions)!;
+            Assert.True(File.Exists(Path.Combine(interrupted, "stats", name + "_stats.json")));
+            await using var reader = await VideoData.Features.Shards.FeatureShardReader.OpenAsync(shard);
+            var ids = new List<string>();
+            await foreach (var record in reader.ReadAllAsync())
+            {
+                ids.Add(record.VideoId);
+            }
+
+            Assert.Equal(ledger.Done.Select(e => e.VideoId).Order(StringComparer.Ordinal), ids.Order(StringComparer.Ordinal));
+        }
+
+        Assert.Empty(Directory.EnumerateFiles(interrupted, ".videodata-tmp-*", SearchOption.AllDirectories));
+
+        // The same command again finishes the job; the outputs equal the uninterrupted run's.
+        var resumed = await VideoDataCli.RunAsync(null, Run(interrupted));
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        PipelineCorpus.AssertSameContent(
+            await PipelineCorpus.ReadShardsAsync(Path.Combine(baseline, "shards")),
+            await PipelineCorpus.ReadShardsAsync(Path.Combine(interrupted, "shards")));
+        Assert.Equal(await LedgerSummaryAsync(baseline), await LedgerSummaryAsync(interrupted));
+    }
+
+    [Fact]
+    public async Task Preprocess_AfterAKill_SweepsItsOwnShardsTemporaryFiles_AndLeavesOtherWorkersInFlightFiles()
+    {
+        var corpus = await PipelineCorpus.LocalAsync();
+        var output = Path.Combine(_dir, "swept");
+
+        // What a SIGKILL leaves: the local store's temporary files beside each kind of target, for shard 0 (this worker's,
+        // with --shard-count 3) and shard 1 (another worker's, possibly still writing them).
+        var slot = new WorkerSlot(0, 3);
+        var stale = new List<string>();
+        var foreign = new List<string>();
+        foreach (var shard in new[] { 0, 1 })
+        {
+            var name = ShardLedger.ShardName(shard);
+            var files = new[]
+            {
+                Path.Combine(output, "_work", name, $".videodata-tmp-demo000.parquet-{Guid.NewGuid():N}"),
+                Path.Combine(output, "shards", $".videodata-tmp-{name}.parquet-{Guid.NewGuid():N}"),
+                Path.Combine(output, "ledger", $".videodata-tmp-{name}.json-{Guid.NewGuid():N}"),
+                Path.Combine(output, "stats", $".videodata-tmp-{name}_stats.json-{Guid.NewGuid():N}"),
+            };
+            foreach (var file in files)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                await File.WriteAllTextAsync(file, "half written");
+            }
+
+            (ShardPlanner.IsAssigned(shard, slot) ? stale : foreign).AddRange(files);
+        }
+
+        var run = await VideoDataCli.RunAsync(null, [.. Arguments(corpus.Manifest, output), "--shard-index", "0", "--shard-count", "3"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+
+        Assert.Equal(4, stale.Count);
+        Assert.All(stale, f => Assert.False(File.Exists(f), $"{f} was not swept"));
+        Assert.All(foreign, f => Assert.True(File.Exists(f), $"{f} belongs to another worker's shard and was deleted"));
+        Assert.Contains("temporary file", run.Stdout + run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Preprocess_FourWorkerProcesses_EachVideoExactlyOnce()
     {
         var corpus = await PipelineCorpus.LocalAsync();
@@ -91,6 +207,26 @@ public sealed class WorkerProcessTests : IDisposable
         "--set", "shard_size=4", "--set", "decode.fps=16", "--set", "decode.size=112", "--set", "decode.decoder=cpu", "--set", "decode.threads=1",
         "--set", "encoder.seconds_per_batch=4", "--set", "stages.decode_parallelism=2", "--set", "stages.decoded_seconds_capacity=8",
     ];
+
+    /// <summary>
+    /// Starts the program the way a terminal does, with SIGINT at its default action: a child inherits an ignored SIGINT
+    /// (what a shell gives its background jobs, which CI runners often are), and the runtime then rightly keeps ignoring it.
+    /// </summary>
+    private static Process StartWithDefaultSigint(string[] arguments)
+    {
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])["--default-signal=INT", "dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "videodata.dll"), .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var name in new[] { "VIDEODATA_S3_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        return Process.Start(start)!;
+    }
 
     private static HashSet<string> CommittedFiles(string output) =>
         Directory.Exists(output)
