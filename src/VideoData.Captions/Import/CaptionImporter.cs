@@ -18,10 +18,10 @@ namespace VideoData.Captions.Import;
 /// Memory stays flat in the size of the captions: pass 1 streams the file and keeps only a compact
 /// index of the ids (about 30 bytes a video) to assign shards; pass 2 streams it again, cleans and
 /// tokenizes each video on <see cref="CaptionImportOptions.Parallelism"/> threads (bounded
-/// channels of batches between reader, cleaners and writer) and appends it to its shard's spill file; pass 3
-/// turns each spill file into a sorted Parquet table, as many at a time as there are cleaning
-/// threads (each holds one shard's records). Every output is written under a
-/// temporary name and then renamed.
+/// channels of batches between reader, cleaners and writer) and appends it to its shard's spill
+/// file; pass 3 turns each spill file into a Parquet table in rank order, as many at a time as
+/// there are cleaning threads, each holding one row group's records. Every output is written under
+/// a temporary name and then renamed.
 /// </remarks>
 public static class CaptionImporter
 {
