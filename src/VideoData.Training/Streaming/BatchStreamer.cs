@@ -161,18 +161,6 @@ public static class BatchStreamer
         var spans = new ClipSpan[clipCount];
         // The feature buffer is the largest thing a batch holds (33.5 MB at the reference size); it is pooled, and
         // the tensor is a view of it, so a batch costs one pass over its features and no page faults once warm.
-        // All of the batch's videos are asked for at once: a cold store reads their row groups in parallel (as far
-        // as its readers allow) instead of one after another.
-        var fetches = new Dictionary<string, Task<VideoRecord>>(StringComparer.Ordinal);
-        foreach (var videoId in videos)
-        {
-            if (!fetches.ContainsKey(videoId))
-            {
-                fetches[videoId] = store.GetAsync(videoId, cancellationToken).AsTask();
-            }
-        }
-
-        await Task.WhenAll(fetches.Values).ConfigureAwait(false);
         var vfeats = pool.Rent(clipCount * clipValues);
         try
         {
@@ -180,7 +168,7 @@ public static class BatchStreamer
             foreach (var videoId in videos)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var video = await fetches[videoId].ConfigureAwait(false);
+                var video = await store.GetAsync(videoId, cancellationToken).ConfigureAwait(false);
                 foreach (var span in sampler.Sample(video, plan.Seed, plan.Epoch, options.Alignment))
                 {
                     ids[clip] = videoId;
