@@ -34,10 +34,11 @@ public sealed class BertWordPieceTokenizer
 
     private static readonly Lazy<BertWordPieceTokenizer> s_default = new(LoadEmbedded);
 
-    // Printable ASCII and the whitespace controls the general path treats as word breaks (tab, line
-    // feed, vertical tab, form feed, carriage return): text of these alone takes the fast path.
+    // Printable ASCII and the controls BERT treats as word breaks (tab, line feed, carriage return):
+    // text of these alone takes the fast path. Vertical tab and form feed are controls BERT deletes, so
+    // they take the general path.
     private static readonly SearchValues<char> s_plainAscii = SearchValues.Create(
-        "\t\n\v\f\r !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+        "\t\n\r !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     private readonly string[] _tokens;
     private readonly PieceTable _wordStarts;
@@ -237,7 +238,7 @@ public sealed class BertWordPieceTokenizer
                 var c = lowered[index];
                 if (c <= ' ')
                 {
-                    // Tab, line feed, vertical tab, form feed, carriage return or space: a word break.
+                    // Tab, line feed, carriage return or space: a word break.
                     index++;
                     continue;
                 }
@@ -291,6 +292,14 @@ public sealed class BertWordPieceTokenizer
 
                 var value = rune.Value;
                 if (value is 0 or 0xFFFD)
+                {
+                    continue;
+                }
+
+                // BERT's whitespace is tab, line feed, carriage return and category Zs; the other controls
+                // that .NET counts as white space (vertical tab, form feed, U+0085) are deleted, as every
+                // category-C character is. Line and paragraph separators still split words there.
+                if (value is '\v' or '\f' or 0x85)
                 {
                     continue;
                 }

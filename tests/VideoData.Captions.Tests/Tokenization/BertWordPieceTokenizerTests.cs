@@ -33,6 +33,8 @@ public sealed class BertWordPieceTokenizerTests
     // NUL and U+FFFD are dropped, so the word is "ab".
     [InlineData("\0a\uFFFDb", new[] { 11113 })]
     [InlineData("hello\tworld\r\nnew", new[] { 7592, 2088, 2047 })]
+    // Vertical tab, form feed and U+0085 are controls BERT deletes (no word break); U+2028 splits words.
+    [InlineData("a\vb c\fd a\u0085b x\u2028y", new[] { 11113, 3729, 11113, 1060, 1061 })]
     // Right single quotation mark is punctuation (Pf): resume ’ s.
     [InlineData("Résumé’s", new[] { 13746, 1521, 1055 })]
     // "hi" is a piece but "##😀" is not: the whole word is unknown.
