@@ -5,9 +5,8 @@ namespace VideoData.Features.Extraction;
 /// <summary>
 /// The C library's allocator, which libtorch's CPU tensors come from. glibc serves a block below its mmap threshold
 /// from a heap arena and keeps it after it is freed; the threshold rises by itself up to 32 MB as large blocks are
-/// freed, so after a few batches every activation of a 224×224 video encoder lands in the arenas and the process keeps
-/// the fragmented sum of them (measured here: ~0.5 GB more resident memory at 8 seconds a batch). A fixed threshold
-/// returns every large activation to the system as soon as libtorch frees it.
+/// freed, and raises its trim threshold with it, so the heap keeps the fragmented sum of a batch's activations
+/// (measured here: ~0.5 GB more resident memory at 8 seconds a batch). A fixed threshold stops both.
 /// </summary>
 internal static class NativeHeap
 {
