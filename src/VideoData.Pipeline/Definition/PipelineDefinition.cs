@@ -93,12 +93,14 @@ public sealed record EncoderSection
     public int Threads { get; init; }
 
     /// <summary>
-    /// Memory: glibc's mmap threshold in MiB, so libtorch's freed activations go back to the system instead of staying
-    /// in the C heap (0 keeps glibc's self-raising default, which on the CPU costs about 0.5 GB of resident memory at 8
-    /// seconds a batch). The <c>MALLOC_MMAP_THRESHOLD_</c> environment variable, when set, wins.
+    /// Memory against speed: glibc's mmap threshold in MiB, fixed. Activations at least this large go back to the
+    /// system when libtorch frees them; smaller ones are reused from the C heap. 32 (the default, glibc's maximum) keeps
+    /// a CPU worker near 1 GB at 8 seconds a batch; 4 brings it to ~0.7 GB but costs ~20% of the encoder's throughput in
+    /// page faults; 0 leaves glibc's self-raising default, which keeps ~0.5 GB more. The <c>MALLOC_MMAP_THRESHOLD_</c>
+    /// environment variable, when set, wins.
     /// </summary>
     [JsonPropertyName("native_mmap_threshold_mib")]
-    public int NativeMmapThresholdMiB { get; init; } = 4;
+    public int NativeMmapThresholdMiB { get; init; } = 32;
 }
 
 /// <summary>Where captions come from and how they are cleaned.</summary>
@@ -133,11 +135,14 @@ public sealed record CaptionsSection
 
 /// <summary>
 /// Per-stage parallelism and the bounded channels between stages (DESIGN §2). What a worker holds in memory is bounded
-/// by these and by the encoder, never by video length: decoded frames ≤ (decoded_seconds_capacity + 3 per decoding
-/// video) × fps·size²·3 bytes (4.5 MB a second at 30 × 224), plus the encoder's input buffer (seconds_per_batch
-/// seconds) and its activations (on the CPU they hardly grow with the batch: the network runs two seconds at a time),
+/// by these and by the encoder, never by video length: decoded frames of about decoded_seconds_capacity seconds plus
+/// a few per decoding video (the decoder's hand-off), at fps·size²·3 bytes a second (4.5 MB at 30 × 224), plus the
+/// encoder's input buffer (seconds_per_batch
+/// seconds) and its activations (on the CPU they hardly grow with the batch: the network runs two seconds at a time;
+/// encoder.native_mmap_threshold_mib trades some of that memory for speed),
 /// plus the runtime, libtorch and the weights. Measured on a 2-core CPU worker (infra/bench/pipeline.sh, batch 8):
-/// ~0.7 GB peak resident memory, against ~1.7 GB for the reference-style extractor that holds a video's frames.
+/// ~1.0 GB peak resident memory (0.7 GB with encoder.native_mmap_threshold_mib=4), against 1.6–2.0 GB for the
+/// reference-style extractor that holds a video's frames.
 /// </summary>
 public sealed record StagesSection
 {
