@@ -65,7 +65,7 @@ internal static class PreprocessCommand
         var signal = 0;
         void OnSignal(PosixSignalContext context)
         {
-            if (Interlocked.CompareExchange(ref signal, (int)context.Signal == (int)PosixSignal.SIGTERM ? 143 : 130, 0) == 0)
+            if (Interlocked.CompareExchange(ref signal, context.Signal == PosixSignal.SIGTERM ? 143 : 130, 0) == 0)
             {
                 context.Cancel = true;
                 stop.Cancel();
