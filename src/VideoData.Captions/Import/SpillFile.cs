@@ -50,15 +50,10 @@ internal sealed class SpillFile : IDisposable
         }
 
         var buffer = _record.AsSpan();
-        var at = 0;
-        Put(buffer, ref at, rank);
-        PutText(buffer, ref at, videoId);
-        Put(buffer, ref at, segments.Count);
+        var at = PutHeader(buffer, rank, videoId, segments.Count);
         foreach (var segment in segments)
         {
-            Put(buffer, ref at, segment.Start);
-            Put(buffer, ref at, segment.End);
-            PutText(buffer, ref at, segment.Text);
+            PutTimedText(buffer, ref at, segment.Start, segment.End, segment.Text);
             Put(buffer, ref at, segment.TokenIds.Length);
             MemoryMarshal.AsBytes(segment.TokenIds.AsSpan()).CopyTo(buffer[at..]);
             at += 4 * segment.TokenIds.Length;
@@ -84,21 +79,34 @@ internal sealed class SpillFile : IDisposable
 
         var record = ArrayPool<byte>.Shared.Rent(size);
         var buffer = record.AsSpan();
-        var at = 0;
-        Put(buffer, ref at, rank);
-        PutText(buffer, ref at, videoId);
-        Put(buffer, ref at, segments.Count);
+        var at = PutHeader(buffer, rank, videoId, segments.Count);
         foreach (var segment in segments)
         {
-            Put(buffer, ref at, segment.Start);
-            Put(buffer, ref at, segment.End);
-            PutText(buffer, ref at, segment.Text);
+            PutTimedText(buffer, ref at, segment.Start, segment.End, segment.Text);
             var tokens = tokenizer.EncodeSegment(segment.Text, MemoryMarshal.Cast<byte, int>(buffer[(at + 4)..]));
             Put(buffer, ref at, tokens);
             at += 4 * tokens;
         }
 
         return (record, at);
+    }
+
+    // The record layout shared by Append and Encode: rank, id, segment count; per segment start, end, text
+    // (each followed by the token count and ids, which the two write from different sources).
+    private static int PutHeader(Span<byte> buffer, int rank, string videoId, int segments)
+    {
+        var at = 0;
+        Put(buffer, ref at, rank);
+        PutText(buffer, ref at, videoId);
+        Put(buffer, ref at, segments);
+        return at;
+    }
+
+    private static void PutTimedText(Span<byte> buffer, ref int at, double start, double end, string text)
+    {
+        Put(buffer, ref at, start);
+        Put(buffer, ref at, end);
+        PutText(buffer, ref at, text);
     }
 
     /// <summary>Appends a record made by <see cref="Encode"/> and returns its array to the pool.</summary>
