@@ -26,6 +26,17 @@ public sealed class DistributedTrainingTests : IDisposable
         return port;
     }
 
+    // Rank `rank` of two in one process, batches of 4, no dropout (the ranks would share libtorch's generator), no evaluation.
+    private static TrainerOptions TwoRankOptions(string output, int epochs, int rank, int port) =>
+        TinyRun.Options(output, epochs, batchVideos: 4) with
+        {
+            Model = TinyRun.Options(output, 1).Model with { Dropout = 0 },
+            EvalVideos = 0,
+            Rank = new TrainingRank(rank, 2),
+            Rendezvous = $"127.0.0.1:{port}",
+            RendezvousTimeout = TimeSpan.FromMinutes(2),
+        };
+
     private static float[] Weights(VideoClipModel model) =>
         model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
 
@@ -38,14 +49,7 @@ public sealed class DistributedTrainingTests : IDisposable
         var train = new InMemoryVideoStore(TinyRun.Corpus(40, "ddp"));
         var output = Path.Combine(_dir, "shared");
         var port = FreePort();
-        TrainerOptions Options(int rank) => TinyRun.Options(output, epochs: 1, batchVideos: 4) with
-        {
-            Model = TinyRun.Options(output, 1).Model with { Dropout = 0 },
-            EvalVideos = 0,
-            Rank = new TrainingRank(rank, 2),
-            Rendezvous = $"127.0.0.1:{port}",
-            RendezvousTimeout = TimeSpan.FromMinutes(2),
-        };
+        TrainerOptions Options(int rank) => TwoRankOptions(output, epochs: 1, rank, port);
 
         var runs = new[] { new TinyRun(), new TinyRun() };
         // Created one after the other: each seeds libtorch's global generator and initialises its model from it.
@@ -132,14 +136,7 @@ public sealed class DistributedTrainingTests : IDisposable
         async Task<(TinyRun Rank0, TinyRun Rank1, float[] Weights)> RunAsync(string output, long? stopAt, bool resume)
         {
             var port = FreePort();
-            TrainerOptions Options(int rank) => TinyRun.Options(output, epochs: 2, batchVideos: 4) with
-            {
-                Model = TinyRun.Options(output, 1).Model with { Dropout = 0 },
-                EvalVideos = 0,
-                Rank = new TrainingRank(rank, 2),
-                Rendezvous = $"127.0.0.1:{port}",
-                RendezvousTimeout = TimeSpan.FromMinutes(2),
-            };
+            TrainerOptions Options(int rank) => TwoRankOptions(output, epochs: 2, rank, port);
             var runs = new[] { new TinyRun(), new TinyRun() };
             using var rank0 = runs[0].Create(Options(0), train, null, resume ? output : null);
             using var rank1 = runs[1].Create(Options(1), train, null, resume ? output : null);
