@@ -109,6 +109,7 @@ internal sealed class PipelineProgressDisplay
         video_seconds_per_second = Math.Round(_progress.VideoSecondsPerSecond, 2),
         decoded_queue = _progress.DecodedQueue,
         encoded_queue = _progress.EncodedQueue,
+        seconds_into_encoder = _progress.SecondsIntoEncoder,
         decode_seconds = Math.Round(_progress.DecodeTime.TotalSeconds, 1),
         encode_seconds = Math.Round(_progress.EncodeTime.TotalSeconds, 1),
         write_seconds = Math.Round(_progress.WriteTime.TotalSeconds, 1),

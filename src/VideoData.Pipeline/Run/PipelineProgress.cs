@@ -15,6 +15,7 @@ public sealed class PipelineProgress
     private long _secondsEncoded;
     private long _decodeTicks;
     private long _encodeTicks;
+    private long _secondsIntoEncoder;
     private long _writeTicks;
     private long _shardsDone;
     private long _shardsTotal;
@@ -50,6 +51,12 @@ public sealed class PipelineProgress
 
     /// <summary>Time spent decoding, summed over decode workers.</summary>
     public TimeSpan DecodeTime => TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks));
+
+    /// <summary>
+    /// Seconds of video the encoder has taken in so far, counted as it takes them (live within a long
+    /// video, where <see cref="SecondsEncoded"/> and <see cref="EncodeTime"/> move only when a video finishes).
+    /// </summary>
+    public long SecondsIntoEncoder => Interlocked.Read(ref _secondsIntoEncoder);
 
     /// <summary>Time spent in the encoder.</summary>
     public TimeSpan EncodeTime => TimeSpan.FromTicks(Interlocked.Read(ref _encodeTicks));
@@ -96,6 +103,8 @@ public sealed class PipelineProgress
     internal void ShardDone() => Interlocked.Increment(ref _shardsDone);
 
     internal void AddDecode(TimeSpan time) => Interlocked.Add(ref _decodeTicks, time.Ticks);
+
+    internal void SecondIntoEncoder() => Interlocked.Increment(ref _secondsIntoEncoder);
 
     internal void AddEncode(TimeSpan time) => Interlocked.Add(ref _encodeTicks, time.Ticks);
 

@@ -305,7 +305,7 @@ internal sealed class ShardProcessor
         {
             var order = new Queue<InFlight>();
             var clock = Stopwatch.StartNew();
-            await foreach (var result in _encoder.EncodeAsync(Announced(started, order, cancellationToken), cancellationToken).ConfigureAwait(false))
+            await foreach (var result in _encoder.EncodeAsync(Announced(started, order, _progress, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
                 _progress.AddEncode(clock.Elapsed);
                 var video = order.Dequeue();
@@ -326,12 +326,22 @@ internal sealed class ShardProcessor
             throw;
         }
 
-        static async IAsyncEnumerable<VideoFrames> Announced(ChannelReader<InFlight> started, Queue<InFlight> order, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        static async IAsyncEnumerable<VideoFrames> Announced(ChannelReader<InFlight> started, Queue<InFlight> order, PipelineProgress progress, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
         {
             await foreach (var video in started.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 order.Enqueue(video);
-                yield return new VideoFrames(video.Item.VideoId, video.Chunks.Reader.ReadAllAsync(cancellationToken));
+                yield return new VideoFrames(video.Item.VideoId, Counted(video.Chunks.Reader, progress, cancellationToken));
+            }
+        }
+
+        // Each 1-second chunk the encoder takes counts at once, so progress moves within a long video.
+        static async IAsyncEnumerable<FrameChunk> Counted(ChannelReader<FrameChunk> chunks, PipelineProgress progress, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var chunk in chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                progress.SecondIntoEncoder();
+                yield return chunk;
             }
         }
     }
