@@ -140,7 +140,9 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
         using var packed = frames.view(b, t / 2, 2, h / 2, 2, w / 2, 2, c)
             .permute(0, 2, 4, 6, 7, 1, 3, 5)
             .reshape(b, 8 * c, t / 2, h / 2, w / 2);
-        return packed.to_type(dtype).div_(255.0);
+        // Scalars held until the call returns: a temporary one's finalizer may free it while libtorch reads it.
+        using var full = 255.0.ToScalar();
+        return packed.to_type(dtype).div_(full);
     }
 
     /// <summary>Runs conv1 … maxpool_3a over items [<paramref name="start"/>, +<paramref name="items"/>), <see cref="StemItems"/> at a time.</summary>
@@ -209,7 +211,8 @@ internal sealed class S3dG : nn.Module<Tensor, (Tensor Embedding, Tensor Mixed5c
             }
         }
 
-        using var scale = bn.weight!.mul(bn.running_var!.add(bn.eps).rsqrt_());
+        using var eps = bn.eps.ToScalar();
+        using var scale = bn.weight!.mul(bn.running_var!.add(eps).rsqrt_());
         using var shift = bn.bias!.sub(bn.running_mean!.mul(scale));
         var shape = new long[] { 1, scale.shape[0], 1, 1, 1 };
         using var scaleView = scale.view(shape);

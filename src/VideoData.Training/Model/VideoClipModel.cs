@@ -108,7 +108,9 @@ public sealed class VideoClipModel : Module
     public Tensor EncodeClips(Tensor caps, Tensor cmasks, Tensor vfeats, Tensor vmasks)
     {
         using var scope = NewDisposeScope();
-        var joint = (EncodeVideo(vfeats, vmasks) + EncodeText(caps, cmasks)) / 2;
+        // Scalars held until the call returns: a temporary one's finalizer may free it while libtorch reads it.
+        using var two = 2.ToScalar();
+        var joint = (EncodeVideo(vfeats, vmasks) + EncodeText(caps, cmasks)).div_(two);
         return joint.MoveToOuterDisposeScope();
     }
 
@@ -122,6 +124,7 @@ public sealed class VideoClipModel : Module
     private static Tensor MaskedMean(Tensor hidden, Tensor mask)
     {
         var weights = mask.to_type(hidden.dtype).unsqueeze(-1);
-        return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+        using var one = 1.0.ToScalar();
+        return (hidden * weights).sum(1) / weights.sum(1).clamp_min(one);
     }
 }

@@ -35,7 +35,7 @@ internal static class TrainingCheckpoint
 
     public static string Folder(string outputDirectory) => Path.Combine(outputDirectory, "checkpoints");
 
-    public static string Save(string outputDirectory, TrainingState state, VideoClipModel model, optim.Optimizer optimizer, int keep)
+    public static string Save(string outputDirectory, TrainingState state, VideoClipModel model, AdamOptimizer optimizer, int keep)
     {
         var root = Folder(outputDirectory);
         Directory.CreateDirectory(root);
@@ -46,7 +46,7 @@ internal static class TrainingCheckpoint
         try
         {
             model.save(Path.Combine(temp, "model.bin"));
-            ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(temp, "optimizer.bin"));
+            optimizer.Save(Path.Combine(temp, "optimizer.bin"));
             using (var rng = random.get_rng_state())
             {
                 File.WriteAllBytes(Path.Combine(temp, "rng.bin"), rng.bytes.ToArray());
@@ -110,10 +110,10 @@ internal static class TrainingCheckpoint
         }
     }
 
-    public static void Restore(string checkpoint, VideoClipModel model, optim.Optimizer optimizer)
+    public static void Restore(string checkpoint, VideoClipModel model, AdamOptimizer optimizer)
     {
         model.load(Path.Combine(checkpoint, "model.bin"));
-        ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(checkpoint, "optimizer.bin"));
+        optimizer.Load(Path.Combine(checkpoint, "optimizer.bin"));
         var bytes = File.ReadAllBytes(Path.Combine(checkpoint, "rng.bin"));
         using var rng = tensor(bytes, [bytes.Length], ScalarType.Byte);
         random.set_rng_state(rng);

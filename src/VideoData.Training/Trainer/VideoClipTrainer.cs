@@ -27,7 +27,7 @@ public sealed class VideoClipTrainer : IDisposable
     private readonly IVideoStore? _heldOut;
     private readonly IEpochPlanner _planner;
     private readonly ITrainingObserver? _observer;
-    private readonly optim.Optimizer _optimizer;
+    private readonly AdamOptimizer _optimizer;
     private readonly List<TorchSharp.Modules.Parameter> _parameters;
     private readonly GradientExchange? _exchange;
     private TrainingState _state;
@@ -53,7 +53,7 @@ public sealed class VideoClipTrainer : IDisposable
         }
 
         _parameters = Model.parameters().ToList();
-        _optimizer = optim.Adam(_parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        _optimizer = new AdamOptimizer(_parameters, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         if (options.Rank.WorldSize > 1)
         {
             TrainerOptions.TryParseRendezvous(options.Rendezvous, out var host, out var port);
@@ -315,9 +315,9 @@ public sealed class VideoClipTrainer : IDisposable
         var text = Model.EncodeText(batch.Caps, batch.Cmasks);
         var logits = text.mm(video.t());
         var labels = arange(logits.shape[0], ScalarType.Int64, logits.device);
-        var loss = (cross_entropy(logits, labels) + cross_entropy(logits.t(), labels)) / 2;
+        var loss = SymmetricInfoNce(logits, labels);
 
-        _optimizer.zero_grad();
+        _optimizer.ZeroGrad();
         loss.backward();
         var value = _exchange is null ? loss.item<float>() : AverageAcrossRanks(loss);
         if (Options.ClipNorm > 0)
@@ -325,13 +325,16 @@ public sealed class VideoClipTrainer : IDisposable
             nn.utils.clip_grad_norm_(_parameters, Options.ClipNorm);
         }
 
-        foreach (var group in _optimizer.ParamGroups)
-        {
-            group.LearningRate = learningRate;
-        }
-
-        _optimizer.step();
+        _optimizer.Step(learningRate);
         return value;
+    }
+
+    /// <summary>The mean of the text→video and video→text cross-entropies over the similarity matrix <paramref name="logits"/>.</summary>
+    internal static Tensor SymmetricInfoNce(Tensor logits, Tensor labels)
+    {
+        // An explicit Scalar held until the division returns (see AdamOptimizer on temporary Scalars).
+        using var two = 2.ToScalar();
+        return (cross_entropy(logits, labels) + cross_entropy(logits.t(), labels)).div(two);
     }
 
     /// <summary>
