@@ -152,15 +152,10 @@ public sealed class DistributedTrainingTests : IDisposable
 
         Assert.Equal(10, straight.Rank0.Steps.Count);
         Assert.Equal(3, first.Rank0.Steps.Count);
-        // To float tolerance, not bit for bit: two ranks share this process's libtorch thread pool here, and how a
-        // reduction is split across its threads can move the last digits between runs (losses in the 7th digit; after
-        // Adam has amplified them over seven steps, weights by up to 1.5e-4). A wrong resume moves the losses far more.
-        var resumed = first.Rank0.Steps.Concat(second.Rank0.Steps).Select(s => s.Loss).ToArray();
-        Assert.Equal(straight.Rank0.Steps.Count, resumed.Length);
-        Assert.All(straight.Rank0.Steps.Zip(resumed), p => Assert.True(
-            Math.Abs(p.First.Loss - p.Second) <= 1e-5 * Math.Max(1, Math.Abs(p.First.Loss)), $"loss {p.Second} after resume, {p.First.Loss} uninterrupted"));
-        var worst = straight.Weights.Zip(second.Weights, (a, b) => Math.Abs(a - b)).Max();
-        Assert.True(worst < 1e-3, $"largest weight difference between the resumed and the uninterrupted run {worst}");
+        // Bit for bit: the resumed ranks continue exactly. (Float-tolerance differences seen here before were TorchSharp's
+        // optimizer reading coefficients a concurrent collection had freed; see AdamOptimizer.)
+        Assert.Equal(straight.Rank0.Steps.Select(s => s.Loss), first.Rank0.Steps.Concat(second.Rank0.Steps).Select(s => s.Loss));
+        Assert.Equal(straight.Weights, second.Weights);
     }
 
     [Fact]
