@@ -84,7 +84,11 @@ public sealed class S3dEncoder : IDisposable
                 set_num_threads(o.Threads);
             }
 
-            if (o.NativeMmapThreshold > 0)
+            if (o.NativeHeap == NativeHeapPolicy.Reuse)
+            {
+                NativeHeap.TryReuseFreedBlocks();
+            }
+            else if (o.NativeHeap == NativeHeapPolicy.MmapThreshold && o.NativeMmapThreshold > 0)
             {
                 NativeHeap.TrySetMmapThreshold(o.NativeMmapThreshold);
             }

@@ -50,6 +50,14 @@ public sealed class S3dEncoderOptions
     /// </summary>
     public int NativeMmapThreshold { get; set; } = 32 << 20;
 
+    /// <summary>
+    /// How the C heap that libtorch's CPU tensors come from is set up, process-wide (glibc only; any of glibc's
+    /// <c>MALLOC_*_</c> or <c>GLIBC_TUNABLES</c> environment variables, when set, wins). <see cref="NativeHeapPolicy.Reuse"/>
+    /// (the default) keeps freed blocks for reuse; <see cref="NativeHeapPolicy.MmapThreshold"/> applies
+    /// <see cref="NativeMmapThreshold"/>; <see cref="NativeHeapPolicy.System"/> leaves glibc's defaults.
+    /// </summary>
+    public NativeHeapPolicy NativeHeap { get; set; } = NativeHeapPolicy.Reuse;
+
     internal S3dEncoderOptions Validated()
     {
         var device = Device?.Trim().ToLowerInvariant() ?? "";
@@ -96,6 +104,7 @@ public sealed class S3dEncoderOptions
         return new S3dEncoderOptions
         {
             NativeMmapThreshold = NativeMmapThreshold,
+            NativeHeap = NativeHeap,
             Device = device,
             SecondsPerBatch = SecondsPerBatch,
             L2Normalize = L2Normalize,
@@ -106,4 +115,21 @@ public sealed class S3dEncoderOptions
             Threads = Threads,
         };
     }
+}
+
+/// <summary>How the encoder sets up the C heap its CPU tensors come from (see <see cref="S3dEncoderOptions.NativeHeap"/>).</summary>
+public enum NativeHeapPolicy
+{
+    /// <summary>
+    /// Every block from the heap, freed blocks kept for reuse: no page is zero-filled twice, so the fastest on the CPU
+    /// (4.2–4.6 against 3.0–3.2 video-s/s with <see cref="MmapThreshold"/> at 32 MiB, same peak memory); resident memory
+    /// stays at the peak working set.
+    /// </summary>
+    Reuse,
+
+    /// <summary>Blocks of at least <see cref="S3dEncoderOptions.NativeMmapThreshold"/> bytes are mapped and returned when freed.</summary>
+    MmapThreshold,
+
+    /// <summary>glibc's own self-adjusting defaults.</summary>
+    System,
 }

@@ -39,6 +39,12 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
             FrameSize = definition.Decode.Size,
             Threads = definition.Encoder.Threads,
             NativeMmapThreshold = definition.Encoder.NativeMmapThresholdMiB << 20,
+            NativeHeap = definition.Encoder.NativeHeap switch
+            {
+                "threshold" => NativeHeapPolicy.MmapThreshold,
+                "system" => NativeHeapPolicy.System,
+                _ => NativeHeapPolicy.Reuse,
+            },
         };
         var random = definition.Encoder.Weights is null;
         var weights = random ? BuildRandomWeights(randomSeed) : WeightsFile.Load(definition.Encoder.Weights!);

@@ -52,6 +52,16 @@ public class PipelineDefinitionLoaderTests
     }
 
     [Fact]
+    public void Load_NativeHeap_DefaultsToReuseAndRejectsUnknownPolicies()
+    {
+        Assert.Equal("reuse", PipelineDefinitionLoader.Load(null, []).Encoder.NativeHeap);
+        Assert.Equal("threshold", PipelineDefinitionLoader.Load(null, ["encoder.native_heap=threshold"]).Encoder.NativeHeap);
+        var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["encoder.native_heap=jemalloc"]));
+        Assert.Contains("encoder.native_heap", error.Message, StringComparison.Ordinal);
+        Assert.Contains("must be reuse, threshold or system", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_UnknownField_IsRejected()
     {
         var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["decode.fsp=30"]));
