@@ -41,7 +41,8 @@ public sealed class S3dEncoderOptions
     public int Threads { get; set; }
 
     /// <summary>
-    /// glibc's mmap threshold in bytes for the process (the C allocator libtorch's CPU tensors come from), fixed: blocks
+    /// With <see cref="NativeHeap"/> = <see cref="NativeHeapPolicy.MmapThreshold"/>: glibc's mmap threshold in bytes for
+    /// the process (the C allocator libtorch's CPU tensors come from), fixed: blocks
     /// at least this large are returned to the system when freed, smaller ones are reused from the heap. Default 32 MiB
     /// (glibc's maximum): fixing it stops glibc from also raising its trim threshold, which is what kept freed
     /// activations resident; a lower value saves a little more memory at a cost in page faults (4 MiB: ~20% slower on
