@@ -330,7 +330,7 @@ public sealed class VideoClipTrainer : IDisposable
     }
 
     /// <summary>The mean of the text→video and video→text cross-entropies over the similarity matrix <paramref name="logits"/>.</summary>
-    internal static Tensor SymmetricInfoNce(Tensor logits, Tensor labels)
+    private static Tensor SymmetricInfoNce(Tensor logits, Tensor labels)
     {
         // An explicit Scalar held until the division returns (see AdamOptimizer on temporary Scalars).
         using var two = 2.ToScalar();
