@@ -25,7 +25,7 @@ public sealed class AdamOptimizerTests : IDisposable
         using var scope = NewDisposeScope();
         for (var i = 0; i < parameters.Count; i++)
         {
-            var generator = new Generator((ulong)((step * 31) + i));
+            using var generator = new Generator((ulong)((step * 31) + i));
             parameters[i].grad = randn(parameters[i].shape, generator: generator).DetachFromDisposeScope();
         }
     }
