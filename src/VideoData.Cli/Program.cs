@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VideoData.Cli.Commands;
+using VideoData.Features.Runtime;
 
 var root = new RootCommand("videodata: turns narrated-video corpora into training data for video-text models.")
 {
@@ -17,4 +18,6 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     ClusterCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// The main thread runs the encoder's forward passes (see MainThreadWorker: glibc reuses large freed blocks only in the
+// main thread's arena); the command itself runs on the thread pool.
+return MainThreadWorker.Serve(() => root.Parse(args).InvokeAsync());

@@ -3,6 +3,7 @@ using TorchSharp;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Model;
+using VideoData.Features.Runtime;
 using VideoData.Features.Shards;
 using VideoData.Features.Weights;
 using static TorchSharp.torch;
@@ -290,27 +291,11 @@ public sealed class S3dEncoder : IDisposable
     {
         var n = slots.Count;
         float[] embeddings;
-        float[]? mixed = null;
+        float[]? mixed;
         try
         {
-            using var scope = NewDisposeScope();
-            using var inference = inference_mode();
-
-            // uint8 [n,T,H,W,3] on the device; the model converts it to float in [0,1] a few seconds at a time (in
-            // libtorch), so the float input of the whole batch never exists at once.
-            using var frames = _staging.narrow(0, 0, n).to(_device);
-            var (embedding, mixed5c) = _model.ForwardFrames(frames, _dtype, cancellationToken);
-            var output = embedding.to_type(ScalarType.Float32);
-            if (_options.L2Normalize)
-            {
-                output = F.normalize(output, p: 2, dim: 1);
-            }
-
-            embeddings = output.cpu().data<float>().ToArray();
-            if (_options.IncludeMixed5c)
-            {
-                mixed = mixed5c.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
-            }
+            // On the main thread when the CLI lends it: there the activations' memory is reused batch after batch.
+            (embeddings, mixed) = MainThreadWorker.Invoke(() => Forward(n, cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -330,6 +315,26 @@ public sealed class S3dEncoder : IDisposable
                 embeddings.AsSpan(i * VideoFeatures.Dim, VideoFeatures.Dim),
                 mixed is null ? default : mixed.AsSpan(i * VideoFeatures.Mixed5cDim, VideoFeatures.Mixed5cDim));
         }
+    }
+
+    private (float[] Embeddings, float[]? Mixed5c) Forward(int n, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+
+        // uint8 [n,T,H,W,3] on the device; the model converts it to float in [0,1] a few seconds at a time (in
+        // libtorch), so the float input of the whole batch never exists at once.
+        using var frames = _staging.narrow(0, 0, n).to(_device);
+        var (embedding, mixed5c) = _model.ForwardFrames(frames, _dtype, cancellationToken);
+        var output = embedding.to_type(ScalarType.Float32);
+        if (_options.L2Normalize)
+        {
+            output = F.normalize(output, p: 2, dim: 1);
+        }
+
+        var embeddings = output.cpu().data<float>().ToArray();
+        var mixed = _options.IncludeMixed5c ? mixed5c.to_type(ScalarType.Float32).cpu().data<float>().ToArray() : null;
+        return (embeddings, mixed);
     }
 
     /// <summary>A video whose seconds are (partly) in flight.</summary>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
+using VideoData.Features.Runtime;
 using VideoData.Features.Tests.Model;
 using VideoData.Features.Weights;
 using static TorchSharp.torch;
@@ -117,6 +118,27 @@ public sealed class S3dEncoderTests
 
         AssertClose(Golden("video_embedding_mmpt"), features.Embeddings, "video_embedding");
         AssertClose(Golden("mixed_5c_mmpt"), features.Mixed5c!, "mixed_5c");
+    }
+
+    [Fact]
+    public void EncodeVideo_WhileTheMainThreadWorkerServes_MatchesTheReferenceAndEndsCleanly()
+    {
+        using var encoder = SmallEncoder(secondsPerBatch: 1);
+
+        // As in the CLI: the caller runs on the pool and the forward passes on the serving thread.
+        var features = MainThreadWorker.Serve(async () =>
+        {
+            var encoded = await encoder.EncodeVideoAsync("golden", Chunks(GoldenSeconds("small"), SmallSize, SmallFrames));
+            Assert.Equal(2, encoded.Seconds);
+            AssertClose(Golden("video_embedding_small"), encoded.Embeddings, "video_embedding");
+            AssertClose(Golden("mixed_5c_small"), encoded.Mixed5c!, "mixed_5c");
+            using var stop = new CancellationTokenSource();
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => encoder.EncodeVideoAsync("stopped", Chunks(GoldenSeconds("small"), SmallSize, SmallFrames), stop.Token));
+            return encoded.Seconds;
+        });
+
+        Assert.Equal(2, features);
     }
 
     [Fact]
