@@ -8,18 +8,18 @@ namespace VideoData.Features.Runtime;
 /// thread's arena, and only the main thread's arena grows by <c>brk</c> and can keep a freed block of any size for
 /// reuse (<see cref="Extraction.NativeHeap"/>). Every other arena is built of 64 MB heaps, so on a pool thread each of
 /// libtorch's larger activation blocks is a fresh mapping per batch that the kernel zero-fills page by page again
-/// (measured in the pipeline: 4–14 s of system time per 120 video-seconds, against about 1 s on the main thread).
+/// (measured in the pipeline: 4–14 s of system time per 120 video-seconds, against about 2 s on the main thread).
 /// The CLI hands its main thread over with <see cref="Serve"/>; while it serves, <see cref="Invoke{T}"/> runs its work
 /// there, one item at a time. Anywhere else (tests, library callers, after Serve has returned) the work runs inline on
 /// the calling thread. Thread-safe.
 /// </summary>
 internal static class MainThreadWorker
 {
-    private static BlockingCollection<Action>? s_queue;
-    private static int s_mainThreadId = -1;
+    // Null unless a thread serves; the queue and the serving thread are published together.
+    private static Serving? s_serving;
 
     /// <summary>True while the main thread serves <see cref="Invoke{T}"/>.</summary>
-    public static bool IsServing => Volatile.Read(ref s_queue) is not null;
+    public static bool IsServing => Volatile.Read(ref s_serving) is not null;
 
     /// <summary>
     /// Call on the main thread: runs <paramref name="entry"/> on the thread pool and executes the work
@@ -29,8 +29,7 @@ internal static class MainThreadWorker
     {
         ArgumentNullException.ThrowIfNull(entry);
         var queue = new BlockingCollection<Action>();
-        s_mainThreadId = Environment.CurrentManagedThreadId;
-        if (Interlocked.CompareExchange(ref s_queue, queue, null) is not null)
+        if (Interlocked.CompareExchange(ref s_serving, new Serving(queue, Environment.CurrentManagedThreadId), null) is not null)
         {
             throw new InvalidOperationException("The main thread already serves native work.");
         }
@@ -46,7 +45,7 @@ internal static class MainThreadWorker
         }
         finally
         {
-            Volatile.Write(ref s_queue, null);
+            Volatile.Write(ref s_serving, null);
         }
 
         return task.GetAwaiter().GetResult();
@@ -59,8 +58,8 @@ internal static class MainThreadWorker
     public static T Invoke<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var queue = Volatile.Read(ref s_queue);
-        if (queue is null || Environment.CurrentManagedThreadId == s_mainThreadId)
+        var serving = Volatile.Read(ref s_serving);
+        if (serving is null || Environment.CurrentManagedThreadId == serving.ThreadId)
         {
             return work();
         }
@@ -68,7 +67,7 @@ internal static class MainThreadWorker
         var item = new WorkItem<T>(work);
         try
         {
-            queue.Add(item.Run);
+            serving.Queue.Add(item.Run);
         }
         catch (InvalidOperationException)
         {
@@ -78,6 +77,8 @@ internal static class MainThreadWorker
 
         return item.Wait();
     }
+
+    private sealed record Serving(BlockingCollection<Action> Queue, int ThreadId);
 
     private sealed class WorkItem<T>(Func<T> work)
     {
