@@ -49,7 +49,6 @@ ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i "testsrc2=size=640x360:
   -vf "noise=alls=10:allf=t" -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p "$video"
 filters="fps=30,scale=398:224,crop=224:224"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # time_it OUTFILE CMD...: runs CMD with stdout to OUTFILE, prints "wall_seconds,cpu_seconds" (children included).
 time_it() {
   local out=$1; shift

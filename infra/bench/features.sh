@@ -31,7 +31,6 @@ dotnet build infra/bench/FeaturesBench -c Release -nologo -v quiet -clp:ErrorsOn
 bench_dll="$root/infra/bench/FeaturesBench/bin/Release/net10.0/FeaturesBench.dll"
 
 rate() { sed -n 's/.* rate=\([0-9.]*\).*/\1/p'; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ours=(); peer=(); ratios=()
 for ((r = 1; r <= runs; r++)); do
   line="$(dotnet "$bench_dll" "$weights" "$seconds" "$batch" "$threads" cpu)"; echo "  round $r: $line"

@@ -63,11 +63,11 @@ for ((round = 1; round <= rounds; round++)); do
   alone_rate="$(awk -v s="$total_seconds" '{ printf "%.4f", s / $1 }' "$work/alone.time")"
 
   rm -rf "$work/out"
-  /usr/bin/time -v -o "$work/ours.time" "$cli" preprocess --manifest "$work/corpus/manifest.csv" --output "$work/out" \
+  /usr/bin/time -f '%e %M' -o "$work/ours.time" "$cli" preprocess --manifest "$work/corpus/manifest.csv" --output "$work/out" \
     --weights "$weights" --progress json --set "encoder.seconds_per_batch=$batch" --set "encoder.threads=$threads" \
     --set decode.decoder=cpu --set decode.threads=1 --set stages.decode_parallelism=2 > "$work/ours.log"
-  ours_wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/ours.time")"
-  ours_rss="$(awk -F': ' '/Maximum resident/ {print int($2 / 1024)}' "$work/ours.time")"
+  read -r ours_wall ours_rss_kb < "$work/ours.time"
+  ours_rss=$((ours_rss_kb / 1024))
   ours_seconds="$(grep '"event":"summary"' "$work/ours.log" | sed -n 's/.*"seconds_encoded":\([0-9]*\).*/\1/p')"
   [[ "$ours_seconds" == "$total_seconds" ]] || { echo "[bench] the pipeline encoded $ours_seconds seconds, expected $total_seconds" >&2; exit 1; }
   ours_rate="$(awk -v s="$ours_seconds" -v w="$ours_wall" 'BEGIN { printf "%.4f", s / w }')"
@@ -78,10 +78,9 @@ for ((round = 1; round <= rounds; round++)); do
   ours_rates+=("$ours_rate")
   alone_rates+=("$alone_rate")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio_median="$(median "${ratios[@]}")"
-ours_rate="$(median "${ours_rates[@]}")"
-alone_rate="$(median "${alone_rates[@]}")"
+ratio_median="$(printf '%s\n' "${ratios[@]}" | median)"
+ours_rate="$(printf '%s\n' "${ours_rates[@]}" | median)"
+alone_rate="$(printf '%s\n' "${alone_rates[@]}" | median)"
 
 echo "[bench] encoder in steady state (FeaturesBench after one warm-up batch; for reference)"
 steady="$(dotnet "$features_dll" "$weights" 32 "$batch" "$threads" cpu)"
