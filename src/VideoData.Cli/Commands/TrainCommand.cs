@@ -37,6 +37,11 @@ internal static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = "Epochs to train [default: the config's \"epochs\"].", HelpName = "N" };
         var seed = new Option<long?>("--seed") { Description = "Run seed for model init, dropout, plans and clip sampling [default: the config's \"seed\"].", HelpName = "N" };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N [default: the config's \"device\"].", HelpName = "DEVICE" };
+        var threads = new Option<int?>("--threads")
+        {
+            Description = "libtorch intra-op threads, 0 = one per core [default: the config's \"threads\"]. Resume with the same count to continue bit for bit.",
+            HelpName = "N",
+        };
         var resume = new Option<bool>("--resume")
         {
             Description = "Continue from the newest checkpoint in the output folder (model, optimizer, RNG, epoch and step), on exactly the trajectory of an uninterrupted run.",
@@ -96,7 +101,7 @@ internal static class TrainCommand
             + "    RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C &\n"
             + "    RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C")
         {
-            config, output, shards, heldOut, epochs, seed, device, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests,
+            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -110,6 +115,7 @@ internal static class TrainCommand
                     Epochs = parseResult.GetValue(epochs) ?? loaded.Epochs,
                     Seed = parseResult.GetValue(seed) ?? loaded.Seed,
                     Device = parseResult.GetValue(device) ?? loaded.Device,
+                    Threads = parseResult.GetValue(threads) ?? loaded.Threads,
                     Data = loaded.Data with
                     {
                         Shards = parseResult.GetValue(shards) ?? loaded.Data.Shards,

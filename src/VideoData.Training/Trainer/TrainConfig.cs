@@ -40,6 +40,9 @@ public sealed record TrainConfig
     /// <summary><c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>libtorch intra-op threads for training (0: one per core); a resumed run repeats an uninterrupted one exactly on the same count.</summary>
+    public int Threads { get; init; }
+
     /// <summary>Where the videos come from.</summary>
     public DataSection Data { get; init; } = new();
 
@@ -122,6 +125,7 @@ public sealed record TrainConfig
         KeepCheckpoints = Checkpoint.Keep,
         OutputDirectory = Output,
         EvalVideos = Eval.Videos,
+        Threads = Threads,
     }.Validate();
 
     /// <summary><c>data</c>: feature shards, or a synthetic corpus when <see cref="Shards"/> is null.</summary>

@@ -65,6 +65,13 @@ public sealed record TrainerOptions
     /// <summary>Where the model and batches live. <c>null</c> means the CPU.</summary>
     public Device? Device { get; init; }
 
+    /// <summary>
+    /// libtorch intra-op threads for the trainer's computation; 0 means one per available core. The trainer sets it on
+    /// whichever thread computes a step, so results do not depend on the thread an await resumes on (a resumed run
+    /// repeats an uninterrupted one bit for bit only on the same count: see <see cref="VideoData.Features.Runtime.IntraOpThreads"/>).
+    /// </summary>
+    public int Threads { get; init; }
+
     /// <summary>Held-out videos used for the per-epoch text→video R@1/R@5 (one aligned clip each); 0 disables evaluation.</summary>
     public int EvalVideos { get; init; } = 1000;
 
@@ -109,6 +116,7 @@ public sealed record TrainerOptions
         Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "must not be negative");
         Check(!string.IsNullOrWhiteSpace(OutputDirectory), nameof(OutputDirectory), OutputDirectory, "must name a folder");
         Check(EvalVideos >= 0, nameof(EvalVideos), EvalVideos, "must not be negative");
+        Check(Threads >= 0, nameof(Threads), Threads, "must not be negative (0: one per core)");
         Check(Streamer.Sampler.FeatureDim == Model.FeatureDim, nameof(Model.FeatureDim), Model.FeatureDim, $"must equal the sampler's FeatureDim ({Streamer.Sampler.FeatureDim})");
         Check(Streamer.Sampler.CaptionLength <= Model.MaxCaptionLength, nameof(Model.MaxCaptionLength), Model.MaxCaptionLength, $"must be at least the sampler's CaptionLength ({Streamer.Sampler.CaptionLength})");
         Check(Streamer.Sampler.MaxVideoTokens <= Model.MaxVideoTokens, nameof(Model.MaxVideoTokens), Model.MaxVideoTokens, $"must be at least the sampler's MaxVideoTokens ({Streamer.Sampler.MaxVideoTokens})");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
+using VideoData.Features.Runtime;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
 using VideoData.Training.Plans;
@@ -252,6 +253,7 @@ public sealed class VideoClipTrainer : IDisposable
                 using (batch)
                 using (no_grad())
                 {
+                    IntraOpThreads.Pin(Options.Threads);
                     videos.Add(Model.EncodeVideo(batch.Vfeats, batch.Vmasks));
                     texts.Add(Model.EncodeText(batch.Caps, batch.Cmasks));
                 }
@@ -259,6 +261,7 @@ public sealed class VideoClipTrainer : IDisposable
 
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
+            IntraOpThreads.Pin(Options.Threads);
             var v = cat(videos, 0);
             var t = cat(texts, 0);
             var (r1, r5) = RecallAtK(t.mm(v.t()));
@@ -310,6 +313,7 @@ public sealed class VideoClipTrainer : IDisposable
     private float Step(ClipBatch batch, double learningRate)
     {
         using var scope = NewDisposeScope();
+        IntraOpThreads.Pin(Options.Threads);
         Model.train();
         var video = Model.EncodeVideo(batch.Vfeats, batch.Vmasks);
         var text = Model.EncodeText(batch.Caps, batch.Cmasks);

@@ -14,6 +14,9 @@ internal sealed class TinyRun : ITrainingObserver
 
     public List<StepReport> Steps { get; } = [];
 
+    /// <summary>libtorch's intra-op thread count on the thread that reported each step (the thread that computed it).</summary>
+    public List<int> StepThreads { get; } = [];
+
     public List<EpochReport> Epochs { get; } = [];
 
     public List<string> Checkpoints { get; } = [];
@@ -48,7 +51,11 @@ internal sealed class TinyRun : ITrainingObserver
     public VideoClipTrainer Create(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, string? resumeFrom = null) =>
         VideoClipTrainer.Create(options, train, heldOut, new ShuffledEpochPlanner(train.VideoIds, options.BatchVideos, options.Seed), this, resumeFrom);
 
-    public void OnStep(StepReport report) => Steps.Add(report);
+    public void OnStep(StepReport report)
+    {
+        Steps.Add(report);
+        StepThreads.Add(TorchSharp.torch.get_num_threads());
+    }
 
     public void OnEpoch(EpochReport report) => Epochs.Add(report);
 

@@ -80,6 +80,25 @@ public sealed class VideoClipTrainerTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public async Task RunAsync_AnyThread_StepsComputeWithTheConfiguredThreadCount()
+    {
+        // Results depend on libtorch's per-thread count, and a step may run on any pool thread an await resumes on,
+        // some of which may have inherited another count (see IntraOpThreads): the trainer pins its own.
+        var train = new InMemoryVideoStore(TinyRun.Corpus(24, "threads"));
+        var cores = VideoData.Features.Runtime.IntraOpThreads.Resolve(0);
+        // The explicit count first (1, what a retrieval worker sets, so pool threads left with it are nothing new), then
+        // the default, which pins the threads that computed back.
+        foreach (var threads in new[] { cores > 1 ? 1 : 2, 0 })
+        {
+            var run = new TinyRun();
+            using var trainer = run.Create(TinyRun.Options(Path.Combine(_dir, $"threads-{threads}"), epochs: 1) with { EvalVideos = 0, Threads = threads }, train, null);
+            await trainer.RunAsync();
+            Assert.Equal(3, run.StepThreads.Count);
+            Assert.All(run.StepThreads, n => Assert.Equal(threads == 0 ? cores : threads, n));
+        }
+    }
+
+    [Fact]
     public void Create_ResumeFromNothing_ThrowsNamingThePath()
     {
         var train = new InMemoryVideoStore(TinyRun.Corpus(8, "x"));
