@@ -77,6 +77,14 @@ public sealed class S3dEncoder : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "Encoder options SecondsPerBatch·FramesPerSecond·FrameSize²·3 exceed one input buffer (2 GiB); lower SecondsPerBatch.");
         }
 
+        // Built where its passes will run. libtorch gives every thread that starts parallel work its own OpenMP team, and
+        // once a process has more OpenMP threads than cores, libgomp stops spinning at barriers and sleeps instead:
+        // weights loaded on a pool thread left a second team behind and made every later pass ~10-20 % slower.
+        return MainThreadWorker.Invoke(() => Build(weights, o));
+    }
+
+    private static S3dEncoder Build(StateDict weights, S3dEncoderOptions o)
+    {
         S3dG model;
         try
         {
@@ -242,8 +250,12 @@ public sealed class S3dEncoder : IDisposable
         }
 
         _disposed = true;
-        _staging.Dispose();
-        _model.Dispose();
+        MainThreadWorker.Invoke(() =>
+        {
+            _staging.Dispose();
+            _model.Dispose();
+            return 0;
+        });
     }
 
     private static async IAsyncEnumerable<VideoFrames> Single(VideoFrames video)
@@ -295,6 +307,8 @@ public sealed class S3dEncoder : IDisposable
         try
         {
             // On the main thread when the CLI lends it: there the activations' memory is reused batch after batch.
+            // Holding the turns keeps decoders sharing the cores off them until the pass is done.
+            using var turn = _options.Turns?.Hold();
             (embeddings, mixed) = MainThreadWorker.Invoke(() => Forward(n, cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -321,6 +335,11 @@ public sealed class S3dEncoder : IDisposable
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
+        if (_options.Threads > 0)
+        {
+            // Whatever thread runs the pass (the count is per thread; see IntraOpThreads).
+            IntraOpThreads.Pin(_options.Threads);
+        }
 
         // uint8 [n,T,H,W,3] on the device; the model converts it to float in [0,1] a few seconds at a time (in
         // libtorch), so the float input of the whole batch never exists at once.

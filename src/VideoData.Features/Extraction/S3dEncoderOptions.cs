@@ -1,3 +1,5 @@
+using VideoData.Core.Scheduling;
+
 namespace VideoData.Features.Extraction;
 
 /// <summary>Numeric precision of the encoder's forward pass.</summary>
@@ -59,6 +61,12 @@ public sealed class S3dEncoderOptions
     /// </summary>
     public NativeHeapPolicy NativeHeap { get; set; } = NativeHeapPolicy.Reuse;
 
+    /// <summary>
+    /// When set, every forward pass holds these turns, so decoders that share them (<c>DecodeOptions.Turns</c>) pause
+    /// while it runs instead of competing for its cores. For a CPU encoder on the same cores as the decoders; default null.
+    /// </summary>
+    public CpuTurns? Turns { get; set; }
+
     internal S3dEncoderOptions Validated()
     {
         var device = Device?.Trim().ToLowerInvariant() ?? "";
@@ -114,6 +122,7 @@ public sealed class S3dEncoderOptions
             FramesPerSecond = FramesPerSecond,
             FrameSize = FrameSize,
             Threads = Threads,
+            Turns = Turns,
         };
     }
 }

@@ -1,3 +1,5 @@
+using VideoData.Core.Scheduling;
+
 namespace VideoData.Media.Decode;
 
 /// <summary>Which decoder <see cref="VideoDecoder"/> uses.</summary>
@@ -46,6 +48,12 @@ public sealed record DecodeOptions
 
     /// <summary>Clock for the watchdog; tests may inject a fake one. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// When set, the decode waits for its turn before each packet while a compute pass holds the cores (a CPU encoder's
+    /// forward, see <see cref="CpuTurns"/>); that wait is not a stall for the watchdog. Default null: never waits.
+    /// </summary>
+    public CpuTurns? Turns { get; init; }
 
     /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()

@@ -9,7 +9,7 @@ namespace VideoData.Media.Decode;
 /// One decode, run on a dedicated thread: demux, decode (continuing past corrupt packets as the
 /// ffmpeg CLI does), resample to the fps grid with the CLI's timestamp rules, convert and crop,
 /// and write one-second <see cref="FrameChunk"/>s to a bounded channel. Records progress for the
-/// watchdog; time spent waiting for the consumer does not count as a stall.
+/// watchdog; time spent waiting for the consumer, or for a turn on the cores, does not count as a stall.
 /// </summary>
 internal sealed unsafe class DecodeSession
 {
@@ -20,7 +20,7 @@ internal sealed unsafe class DecodeSession
     private readonly DecodeStatistics _statistics;
     private readonly TimeProvider _time;
     private long _lastProgress;
-    private volatile bool _waitingOnConsumer;
+    private volatile bool _waiting;
     private volatile bool _finished;
 
     public DecodeSession(Stream stream, string inputName, DecodeOptions options, DecodeStatistics statistics)
@@ -37,7 +37,7 @@ internal sealed unsafe class DecodeSession
 
     /// <summary>Whether the decode has been working without progress for longer than <paramref name="timeout"/>.</summary>
     public bool IsStalled(TimeSpan timeout) =>
-        !_finished && !_waitingOnConsumer && _time.GetElapsedTime(Interlocked.Read(ref _lastProgress)) > timeout;
+        !_finished && !_waiting && _time.GetElapsedTime(Interlocked.Read(ref _lastProgress)) > timeout;
 
     /// <summary>Decodes everything into <paramref name="writer"/> and completes it, with the failure if there is one.</summary>
     public void Run(ChannelWriter<FrameChunk> writer, CancellationToken cancellationToken)
@@ -83,6 +83,7 @@ internal sealed unsafe class DecodeSession
             while (true)
             {
                 CheckStop(cancellationToken);
+                WaitTurn(cancellationToken);
                 var read = Interop.AvFormat.ReadFrame(input.Format, packet.Pointer);
                 if (read < 0)
                 {
@@ -153,6 +154,26 @@ internal sealed unsafe class DecodeSession
         finally
         {
             output.Dispose();
+        }
+    }
+
+    /// <summary>Pauses while a compute pass holds the cores (<see cref="DecodeOptions.Turns"/>).</summary>
+    private void WaitTurn(CancellationToken cancellationToken)
+    {
+        if (_options.Turns is not { IsHeld: true } turns)
+        {
+            return;
+        }
+
+        _waiting = true;
+        try
+        {
+            turns.WaitTurn(cancellationToken);
+        }
+        finally
+        {
+            _waiting = false;
+            Touch();
         }
     }
 
@@ -367,7 +388,7 @@ internal sealed unsafe class DecodeSession
             {
                 while (!_writer.TryWrite(chunk))
                 {
-                    _session._waitingOnConsumer = true;
+                    _session._waiting = true;
                     try
                     {
                         if (!_writer.WaitToWriteAsync(_cancellationToken).AsTask().GetAwaiter().GetResult())
@@ -378,7 +399,7 @@ internal sealed unsafe class DecodeSession
                     }
                     finally
                     {
-                        _session._waitingOnConsumer = false;
+                        _session._waiting = false;
                         _session.Touch();
                     }
                 }

@@ -168,6 +168,17 @@ public sealed record StagesSection
 
     /// <summary>Encoded videos buffered before the shard writer.</summary>
     public int EncodedVideosCapacity { get; init; } = 16;
+
+    /// <summary>
+    /// Whether the decoders pause while an encoder forward pass runs and decode on every core between passes:
+    /// <c>auto</c> (the default: when encoder.device is cpu, where the encoder already keeps every core busy and a
+    /// decoder beside it only stalls its statically split layers), <c>on</c> or <c>off</c> (decode and encode overlap,
+    /// right when the encoder runs on a GPU).
+    /// </summary>
+    public string CpuTurns { get; init; } = "auto";
+
+    /// <summary>Whether <see cref="CpuTurns"/> is in effect for an encoder on <paramref name="encoderDevice"/>.</summary>
+    public bool TakesCpuTurns(string encoderDevice) => CpuTurns == "on" || (CpuTurns == "auto" && encoderDevice == "cpu");
 }
 
 /// <summary>S3 client options (DESIGN §5); real S3 needs none of them.</summary>
@@ -284,6 +295,7 @@ public static class PipelineDefinitionLoader
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
         Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");
+        Require(d.Stages.CpuTurns is "auto" or "on" or "off", "stages.cpu_turns", d.Stages.CpuTurns, "must be auto, on or off");
         Require(d.S3.ChecksumMode is "when_supported" or "when_required", "s3.checksum_mode", d.S3.ChecksumMode, "must be when_supported or when_required");
         Require(d.S3.MaxConcurrency is > 0 and <= 256, "s3.max_concurrency", d.S3.MaxConcurrency, "must be in 1..256");
         Require(d.S3.PartSizeMiB is >= 5 and <= 5120, "s3.part_size_mib", d.S3.PartSizeMiB, "must be in 5..5120 (S3's limits)");

@@ -2,6 +2,7 @@ using VideoData.Captions.Cleaning;
 using VideoData.Captions.Reading;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
+using VideoData.Core.Scheduling;
 using VideoData.Media.Decode;
 using VideoData.Pipeline.Definition;
 using VideoData.Storage.Blobs;
@@ -16,7 +17,8 @@ internal sealed class LibraryPorts : IVideoPorts
     private readonly DecodeOptions _decode;
     private readonly CaptionCleaner _cleaner;
 
-    public LibraryPorts(BlobStoreResolver resolver, PipelineDefinition definition)
+    /// <param name="turns">When set, decodes pause while an encoder pass holds the cores (stages.cpu_turns).</param>
+    public LibraryPorts(BlobStoreResolver resolver, PipelineDefinition definition, CpuTurns? turns = null)
     {
         _resolver = resolver;
         _decode = new DecodeOptions
@@ -32,6 +34,7 @@ internal sealed class LibraryPorts : IVideoPorts
             Threads = definition.Decode.Threads,
             WatchdogTimeout = TimeSpan.FromSeconds(definition.Decode.TimeoutSeconds),
             MaxDuration = TimeSpan.FromSeconds(definition.Decode.MaxDurationSeconds),
+            Turns = turns,
         };
         _decode.Validate();
         _cleaner = new CaptionCleaner(new CaptionCleanerOptions

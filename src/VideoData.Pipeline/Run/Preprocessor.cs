@@ -1,3 +1,4 @@
+using VideoData.Core.Scheduling;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;
 using VideoData.Storage.Blobs;
@@ -89,7 +90,9 @@ public static class Preprocessor
 
         var output = resolver.Resolve(definition.Output);
         var store = new PrefixedBlobStore(output.Store, output.Key);
-        using var encoder = S3dVideoEncoder.Create(definition);
+        // On a CPU-only worker the encoder's passes and the decoders take the cores in turns (stages.cpu_turns).
+        var turns = definition.Stages.TakesCpuTurns(definition.Encoder.Device) ? new CpuTurns() : null;
+        using var encoder = S3dVideoEncoder.Create(definition, turns);
         if (encoder.RandomWeights)
         {
             log("encoder: no weights given, using randomly initialised S3D-G weights: the features are NOT meaningful. " +
@@ -98,7 +101,7 @@ public static class Preprocessor
 
         var captionTables = definition.Captions.Tables is { } location ? CaptionTables.Open(resolver, location) : null;
         var localRoot = store.RootUri.StartsWith("file:", StringComparison.Ordinal) ? new Uri(store.RootUri).LocalPath : null;
-        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition), encoder, definition, progress, log, captionTables, localRoot);
+        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, captionTables, localRoot);
         var stats = new List<ShardStats>();
         var ledgers = new List<ShardLedger>();
         foreach (var shard in mine)

@@ -1,7 +1,9 @@
+using VideoData.Core.Scheduling;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using VideoData.Features.Extraction;
 using VideoData.Features.Model;
+using VideoData.Features.Runtime;
 using VideoData.Features.Shards;
 using VideoData.Features.Weights;
 using VideoData.Pipeline.Definition;
@@ -26,9 +28,10 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
 
     /// <summary>
     /// Loads the weights named by the definition, or, when it names none, builds randomly initialised weights
-    /// from <paramref name="randomSeed"/> (recorded in the lineage as such).
+    /// from <paramref name="randomSeed"/> (recorded in the lineage as such). Each forward pass holds
+    /// <paramref name="turns"/> when given (the decoders' share of the cores, stages.cpu_turns).
     /// </summary>
-    public static S3dVideoEncoder Create(PipelineDefinition definition, long randomSeed = 0)
+    public static S3dVideoEncoder Create(PipelineDefinition definition, CpuTurns? turns = null, long randomSeed = 0)
     {
         var options = new S3dEncoderOptions
         {
@@ -38,6 +41,7 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
             FramesPerSecond = definition.Decode.Fps,
             FrameSize = definition.Decode.Size,
             Threads = definition.Encoder.Threads,
+            Turns = turns,
             NativeMmapThreshold = definition.Encoder.NativeMmapThresholdMiB << 20,
             NativeHeap = definition.Encoder.NativeHeap switch
             {
@@ -47,7 +51,8 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
             },
         };
         var random = definition.Encoder.Weights is null;
-        var weights = random ? BuildRandomWeights(randomSeed) : WeightsFile.Load(definition.Encoder.Weights!);
+        // libtorch work on the thread the passes run on (see S3dEncoder.Create).
+        var weights = random ? MainThreadWorker.Invoke(() => BuildRandomWeights(randomSeed)) : WeightsFile.Load(definition.Encoder.Weights!);
         var encoder = S3dEncoder.Create(weights, options);
         var lineage = encoder.CreateLineage();
         if (random)

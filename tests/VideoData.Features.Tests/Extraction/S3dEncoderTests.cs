@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
+using VideoData.Core.Scheduling;
 using VideoData.Features.Extraction;
 using VideoData.Features.Runtime;
 using VideoData.Features.Tests.Model;
@@ -139,6 +140,57 @@ public sealed class S3dEncoderTests
         });
 
         Assert.Equal(2, features);
+    }
+
+    [Fact]
+    public async Task Encode_WithTurns_HoldsThemForEveryPassAndNowhereElse()
+    {
+        var turns = new CpuTurns();
+        using var encoder = S3dEncoder.Create(s_weights.Value, new S3dEncoderOptions
+        {
+            SecondsPerBatch = 1,
+            FrameSize = SmallSize,
+            FramesPerSecond = SmallFrames,
+            L2Normalize = false,
+            Turns = turns,
+        });
+        using var plain = SmallEncoder(secondsPerBatch: 1, mixed: false);
+        var seconds = RandomSeconds(3, seed: 7);
+        var heldWhileProducing = new List<bool>();
+
+        async IAsyncEnumerable<FrameChunk> Watched()
+        {
+            await foreach (var chunk in Chunks(seconds, SmallSize, SmallFrames))
+            {
+                heldWhileProducing.Add(turns.IsHeld);
+                yield return chunk;
+            }
+        }
+
+        // A decoder's stand-in: checks in for its turn over and over until the encode is done.
+        using var done = new CancellationTokenSource();
+        var decoder = Task.Factory.StartNew(
+            () =>
+            {
+                while (!done.IsCancellationRequested)
+                {
+                    turns.WaitTurn();
+                    Thread.Sleep(1);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        var features = await encoder.EncodeVideoAsync("v", Watched());
+        await done.CancelAsync();
+        await decoder.WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(3, features.Seconds);
+        Assert.Equal([false, false, false], heldWhileProducing);
+        Assert.True(turns.Waits >= 1, "the stand-in decoder never had to wait: no pass held the turns");
+        Assert.False(turns.IsHeld);
+        // Taking turns changes when passes run, not what they compute.
+        Assert.Equal((await plain.EncodeVideoAsync("v", Chunks(seconds, SmallSize, SmallFrames))).Embeddings, features.Embeddings);
     }
 
     [Fact]

@@ -62,6 +62,20 @@ public class PipelineDefinitionLoaderTests
     }
 
     [Fact]
+    public void Load_CpuTurns_AutoTakesTurnsOnlyForACpuEncoder()
+    {
+        var auto = PipelineDefinitionLoader.Load(null, []);
+        Assert.Equal("auto", auto.Stages.CpuTurns);
+        Assert.True(auto.Stages.TakesCpuTurns("cpu"));
+        Assert.False(auto.Stages.TakesCpuTurns("cuda"));
+        Assert.True(PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=on"]).Stages.TakesCpuTurns("cuda"));
+        Assert.False(PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=off"]).Stages.TakesCpuTurns("cpu"));
+        var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=sometimes"]));
+        Assert.Contains("stages.cpu_turns", error.Message, StringComparison.Ordinal);
+        Assert.Contains("must be auto, on or off", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_UnknownField_IsRejected()
     {
         var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["decode.fsp=30"]));
