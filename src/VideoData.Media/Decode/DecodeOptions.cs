@@ -55,6 +55,9 @@ public sealed record DecodeOptions
     /// </summary>
     public CpuTurns? Turns { get; init; }
 
+    /// <summary>Convert every frame in the CLI's single swscale call (see FrameConverter); tests compare it with the default.</summary>
+    internal bool SinglePassConversion { get; init; }
+
     /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()
     {

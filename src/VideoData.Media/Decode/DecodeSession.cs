@@ -70,7 +70,7 @@ internal sealed unsafe class DecodeSession
 
         using var codec = CodecSession.Open(input, _options, _statistics);
         var geometry = ScaleGeometry.For(input.DisplayWidth, input.DisplayHeight, _options.Size);
-        using var converter = new FrameConverter(geometry, input.QuarterTurns, _inputName);
+        using var converter = new FrameConverter(geometry, input.QuarterTurns, _inputName, _options.SinglePassConversion);
         using var packet = PacketHandle.Allocate();
         using var frame = FrameHandle.Allocate();
         using var pending = FrameHandle.Allocate();

@@ -17,7 +17,10 @@ internal static unsafe partial class Interop
         internal const int RoundPassMinMax = 8192;
         internal const int LogQuiet = -8;
         internal const int PixelFormatNone = -1;
+        internal const int PixelFormatYuv420P = 0;
         internal const int PixelFormatRgb24 = 2;
+        internal const int PixelFormatYuv422P = 4;
+        internal const int PixelFormatYuvj420P = 12;
         internal const int PixelFormatCuda = 117;
         internal const int HwDeviceTypeNone = 0;
         internal const int HwDeviceTypeCuda = 2;

@@ -7,6 +7,7 @@ internal static unsafe partial class Interop
     internal static partial class SwScale
     {
         internal const int Bicubic = 4;
+        internal const int AccurateRounding = 0x40000;
 
         [LibraryImport(Libraries.SwScale, EntryPoint = "swscale_version")]
         internal static partial uint Version();
