@@ -74,6 +74,11 @@ public static class Preprocessor
         };
         var manifestUri = definition.Manifest;
 
+        // The encoder builds in the background while the manifest is read and the first videos decode. On a CPU-only worker
+        // its passes and the decoders take the cores in turns (stages.cpu_turns).
+        var turns = definition.Stages.TakesCpuTurns(definition.Encoder.Device) ? new CpuTurns() : null;
+        using var encoder = S3dVideoEncoder.Start(definition, turns);
+
         using var resolver = new BlobStoreResolver(new BlobStoreOptions { LocalRoot = LocalRoot(definition), S3 = S3Options(definition) });
         var entries = await ManifestReader.ReadAsync(manifestUri, resolver, new ManifestOptions
         {
@@ -90,9 +95,6 @@ public static class Preprocessor
 
         var output = resolver.Resolve(definition.Output);
         var store = new PrefixedBlobStore(output.Store, output.Key);
-        // On a CPU-only worker the encoder's passes and the decoders take the cores in turns (stages.cpu_turns).
-        var turns = definition.Stages.TakesCpuTurns(definition.Encoder.Device) ? new CpuTurns() : null;
-        using var encoder = S3dVideoEncoder.Create(definition, turns);
         if (encoder.RandomWeights)
         {
             log("encoder: no weights given, using randomly initialised S3D-G weights: the features are NOT meaningful. " +
