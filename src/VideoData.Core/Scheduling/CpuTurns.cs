@@ -22,7 +22,7 @@ public sealed class CpuTurns
     /// <summary>Whether a pass holds the cores now.</summary>
     public bool IsHeld => !_free.IsSet;
 
-    /// <summary>How many times a caller of <see cref="WaitTurn"/> had to wait (for statistics and tests).</summary>
+    /// <summary>How many times a caller of <see cref="WaitTurn"/> had to wait (a diagnostic; tests check the turns work with it).</summary>
     public long Waits => Interlocked.Read(ref _waits);
 
     /// <summary>Takes the cores until the returned hold is disposed; callers of <see cref="WaitTurn"/> wait meanwhile.</summary>

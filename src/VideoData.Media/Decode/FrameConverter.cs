@@ -26,8 +26,8 @@ internal sealed unsafe class FrameConverter : IDisposable
     private readonly int _quarterTurns;
     private readonly string _inputName;
     private readonly bool _singlePass;
-    private readonly ScalePass _scale = new();
-    private readonly ScalePass _toRgb = new();
+    private readonly ScalePass _scale;
+    private readonly ScalePass _toRgb;
     private byte[]? _buffer;
     private GCHandle _bufferPin;
     private FrameHandle? _rotated;
@@ -39,6 +39,8 @@ internal sealed unsafe class FrameConverter : IDisposable
         _quarterTurns = quarterTurns;
         _inputName = inputName;
         _singlePass = singlePass;
+        _scale = new ScalePass(inputName);
+        _toRgb = new ScalePass(inputName);
     }
 
     public void Dispose()
@@ -74,7 +76,7 @@ internal sealed unsafe class FrameConverter : IDisposable
         var g = _geometry;
         var stride = g.ScaledWidth * 3;
         var scaled = WorkBuffer(stride * g.ScaledHeight);
-        var context = _scale.For(source, g.ScaledWidth, g.ScaledHeight, Interop.AvUtil.PixelFormatRgb24, Interop.SwScale.Bicubic, keepRange: false, _inputName);
+        var context = _scale.For(source, g.ScaledWidth, g.ScaledHeight, Interop.AvUtil.PixelFormatRgb24, Interop.SwScale.Bicubic);
         var dst = stackalloc byte*[4] { scaled, null, null, null };
         var dstStride = stackalloc int[4] { stride, 0, 0, 0 };
         Scale(context, (byte**)source->data, source->linesize, source->height, dst, dstStride, source);
@@ -97,7 +99,7 @@ internal sealed unsafe class FrameConverter : IDisposable
         var rgbStride = width * 3;
         var buffer = WorkBuffer(planeBytes + (rgbStride * g.Size));
 
-        var scale = _scale.For(source, g.ScaledWidth, g.ScaledHeight, Interop.AvUtil.PixelFormatYuv422P, Flags, keepRange: true, _inputName);
+        var scale = _scale.For(source, g.ScaledWidth, g.ScaledHeight, Interop.AvUtil.PixelFormatYuv422P, Flags);
         var y = buffer;
         var u = y + (lumaStride * g.ScaledHeight);
         var v = u + (chromaStride * g.ScaledHeight);
@@ -106,7 +108,7 @@ internal sealed unsafe class FrameConverter : IDisposable
         Scale(scale, (byte**)source->data, source->linesize, source->height, planes, planeStrides, source);
 
         // Pass 2: the crop's rows and columns (rounded out to pairs) to RGB24 with the frame's matrix and range.
-        var toRgb = _toRgb.For(width, g.Size, Interop.AvUtil.PixelFormatYuv422P, _scale.Colorspace, _scale.SourceRange, width, g.Size, Interop.AvUtil.PixelFormatRgb24, Flags, keepRange: false, _inputName);
+        var toRgb = _toRgb.For(width, g.Size, Interop.AvUtil.PixelFormatYuv422P, _scale.Colorspace, _scale.SourceRange, width, g.Size, Interop.AvUtil.PixelFormatRgb24, Flags);
         var window = stackalloc byte*[4] { y + (g.CropY * lumaStride) + left, u + (g.CropY * chromaStride) + (left / 2), v + (g.CropY * chromaStride) + (left / 2), null };
         var rgb = buffer + planeBytes;
         var dst = stackalloc byte*[4] { rgb, null, null, null };
@@ -153,8 +155,11 @@ internal sealed unsafe class FrameConverter : IDisposable
         }
     }
 
-    /// <summary>One swscale context, rebuilt when its input changes, with the colour details the scale filter sets per frame.</summary>
-    private sealed class ScalePass : IDisposable
+    /// <summary>
+    /// One swscale context, rebuilt when its input changes, with the colour details the scale filter sets per frame.
+    /// A YUV output stays in the input's range (no range conversion between YUV formats); RGB24 gets swscale's default.
+    /// </summary>
+    private sealed class ScalePass(string inputName) : IDisposable
     {
         private ScaleContextHandle? _context;
         private (int Width, int Height, int Format, int DstWidth, int DstHeight, int DstFormat, int Flags) _key;
@@ -166,13 +171,12 @@ internal sealed unsafe class FrameConverter : IDisposable
         /// <summary>The input range (1 full, 0 limited) the last call used.</summary>
         public int SourceRange { get; private set; }
 
-        public void* For(AVFrame* frame, int dstWidth, int dstHeight, int dstFormat, int flags, bool keepRange, string inputName) =>
+        public void* For(AVFrame* frame, int dstWidth, int dstHeight, int dstFormat, int flags) =>
             For(frame->width, frame->height, frame->format, frame->colorspace, frame->color_range == Interop.AvUtil.ColorRangeUnspecified ? -1 : frame->color_range == Interop.AvUtil.ColorRangeJpeg ? 1 : 0,
-                dstWidth, dstHeight, dstFormat, flags, keepRange, inputName);
+                dstWidth, dstHeight, dstFormat, flags);
 
         /// <param name="range">1 full, 0 limited, -1 unspecified (the input format's default: full for yuvj formats).</param>
-        /// <param name="keepRange">Output in the input's range (between YUV formats: no range conversion).</param>
-        public void* For(int width, int height, int format, int colorspace, int range, int dstWidth, int dstHeight, int dstFormat, int flags, bool keepRange, string inputName)
+        public void* For(int width, int height, int format, int colorspace, int range, int dstWidth, int dstHeight, int dstFormat, int flags)
         {
             var key = (width, height, format, dstWidth, dstHeight, dstFormat, flags);
             if (_context is null || key != _key)
@@ -205,7 +209,7 @@ internal sealed unsafe class FrameConverter : IDisposable
                     sourceRange = range;
                 }
 
-                Interop.SwScale.SetColorspaceDetails(_context.Pointer, coefficients, sourceRange, coefficients, keepRange ? sourceRange : destinationRange, brightness, contrast, saturation);
+                Interop.SwScale.SetColorspaceDetails(_context.Pointer, coefficients, sourceRange, coefficients, dstFormat == Interop.AvUtil.PixelFormatRgb24 ? destinationRange : sourceRange, brightness, contrast, saturation);
                 _colorKey = (colorspace, range);
                 Colorspace = colorspace;
                 SourceRange = sourceRange;

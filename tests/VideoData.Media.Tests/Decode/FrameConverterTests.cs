@@ -11,34 +11,15 @@ namespace VideoData.Media.Tests.Decode;
 /// </summary>
 public sealed class FrameConverterTests
 {
-    public static TheoryData<string> Clips
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var video in TestVideoCatalog.Decodable)
-            {
-                data.Add(video.FileName);
-            }
-
-            foreach (var shared in new[] { "av1_video.mkv", "bt709_full_range.mp4", "h265_video.mp4" })
-            {
-                data.Add("shared:" + shared);
-            }
-
-            return data;
-        }
-    }
+    [Theory]
+    [MemberData(nameof(DecodeParityTests.GeneratedClips), MemberType = typeof(DecodeParityTests))]
+    public async Task Convert_TwoPasses_SameBytesAsTheSinglePass(string fileName) =>
+        await AssertSameBytesAsync(TestVideos.Get(TestVideoCatalog.Decodable.Single(v => v.FileName == fileName)), new DecodeOptions { Decoder = DecoderPreference.Cpu });
 
     [Theory]
-    [MemberData(nameof(Clips))]
-    public async Task Convert_TwoPasses_SameBytesAsTheSinglePass(string clip)
-    {
-        var path = clip.StartsWith("shared:", StringComparison.Ordinal)
-            ? RepoPaths.RequireSharedTestData("videos", clip["shared:".Length..])
-            : TestVideos.Get(TestVideoCatalog.Decodable.Single(v => v.FileName == clip));
-        await AssertSameBytesAsync(path, new DecodeOptions { Decoder = DecoderPreference.Cpu });
-    }
+    [MemberData(nameof(DecodeParityTests.SharedClips), MemberType = typeof(DecodeParityTests))]
+    public async Task Convert_TwoPasses_SameBytesAsTheSinglePassOnSharedClips(string fileName) =>
+        await AssertSameBytesAsync(RepoPaths.RequireSharedTestData("videos", fileName), new DecodeOptions { Decoder = DecoderPreference.Cpu });
 
     [Theory]
     [InlineData(640, 360, 224)] // the benchmark's shape: 398×224, crop at x = 87 (odd)
