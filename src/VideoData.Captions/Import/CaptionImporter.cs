@@ -302,10 +302,11 @@ public static class CaptionImporter
         ["videodata.captions.shard_count"] = shardCount.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.shard_size"] = options.ShardSize.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.shard_rule"] = "ShardPlanner: sha256(utf8(video_id))[0:8] big-endian, then ordinal id",
-        ["videodata.captions.dedup"] = options.Cleaner.Dedup == DedupMode.Reference ? "reference" : "none",
+        ["videodata.captions.dedup"] = CaptionCleanerOptions.DedupName(options.Cleaner.Dedup),
         ["videodata.captions.seed"] = options.Cleaner.Seed.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.normalize"] = options.Cleaner.Normalize ? "true" : "false",
         ["videodata.captions.remove_markers"] = options.Cleaner.RemoveNonSpeechMarkers ? "true" : "false",
+        ["videodata.captions.max_cue_characters"] = options.Cleaner.MaxCueCharacters.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.tokenizer"] = options.Tokenizer is null ? "bert-base-uncased (embedded)" : "bert wordpiece (custom vocabulary)",
         ["videodata.captions.segment_max_characters"] = BertWordPieceTokenizer.SegmentMaxCharacters.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.segment_max_tokens"] = BertWordPieceTokenizer.SegmentMaxTokens.ToString(CultureInfo.InvariantCulture),
@@ -361,6 +362,7 @@ public static class CaptionImporter
         writer.WriteNumber("negative-start", counts.RepairedNegativeStart);
         writer.WriteNumber("end-before-start", counts.RepairedEndBeforeStart);
         writer.WriteNumber("out-of-order", counts.RepairedOutOfOrder);
+        writer.WriteNumber("truncated-long-text", counts.TruncatedLongText);
         writer.WriteEndObject();
         writer.WriteNumber("merged_by_dedup", counts.Kept - counts.Segments);
         writer.WriteEndObject();

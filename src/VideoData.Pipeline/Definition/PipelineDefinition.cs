@@ -130,8 +130,14 @@ public sealed record CaptionsSection
     /// </summary>
     public string? Tables { get; init; }
 
-    /// <summary><c>reference</c> (DESIGN §3) or <c>none</c>.</summary>
+    /// <summary>
+    /// <c>reference</c> (DESIGN §3), <c>words</c> (the reference with overlaps merged only on whole words, so no segment is
+    /// cut inside a word) or <c>none</c>.
+    /// </summary>
     public string Dedup { get; init; } = "reference";
+
+    /// <summary>Longest cue text kept (UTF-16 code units); longer texts are cut to it and counted. At least 2.</summary>
+    public int MaxCueCharacters { get; init; } = 10_000;
 
     /// <summary>Seed for the reference dedup's coin flip (combined with the video id).</summary>
     public long Seed { get; init; }
@@ -291,7 +297,8 @@ public static class PipelineDefinitionLoader
         Require(d.Encoder.Threads is >= 0 and <= 1024, "encoder.threads", d.Encoder.Threads, "must be in 0..1024");
         Require(d.Encoder.NativeHeap is "reuse" or "threshold" or "system", "encoder.native_heap", d.Encoder.NativeHeap, "must be reuse, threshold or system");
         Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");
-        Require(d.Captions.Dedup is "reference" or "none", "captions.dedup", d.Captions.Dedup, "must be reference or none");
+        Require(d.Captions.Dedup is "reference" or "words" or "none", "captions.dedup", d.Captions.Dedup, "must be reference, words or none");
+        Require(d.Captions.MaxCueCharacters >= 2, "captions.max_cue_characters", d.Captions.MaxCueCharacters, "must be at least 2");
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
         Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");

@@ -39,9 +39,10 @@ internal sealed class LibraryPorts : IVideoPorts
         _decode.Validate();
         _cleaner = new CaptionCleaner(new CaptionCleanerOptions
         {
-            Dedup = definition.Captions.Dedup == "none" ? DedupMode.None : DedupMode.Reference,
+            Dedup = CaptionCleanerOptions.ParseDedup(definition.Captions.Dedup),
             Seed = unchecked((ulong)definition.Captions.Seed),
             Normalize = definition.Captions.Normalize,
+            MaxCueCharacters = definition.Captions.MaxCueCharacters,
         });
     }
 
