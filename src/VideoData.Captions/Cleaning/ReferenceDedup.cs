@@ -19,8 +19,8 @@ namespace VideoData.Captions.Cleaning;
 /// after heads moved a remainder's start forward), the reference sets an end before the start and
 /// fails its own assertion; here the trimmed segment's end is kept at no earlier than its start.
 /// <para>
-/// Invariants: the work per cue is linear in the lengths of the two texts (the overlap comes from a
-/// prefix function, <see cref="ShortestOverlap"/>), so a hostile file costs time in proportion to its
+/// Invariants: the work per cue is linear in the lengths of the two texts (a budgeted direct search,
+/// then a prefix function, <see cref="ShortestOverlap"/>), so a hostile file costs time in proportion to its
 /// size; with <c>wholeWords</c> false the output is exactly the reference rule's (the quadratic
 /// search it replaced is kept in the tests and compared on every property case and a generated
 /// corpus); with <c>wholeWords</c> true an overlap (and the "previous ends with current" merge) is
@@ -112,13 +112,54 @@ internal static class ReferenceDedup
     /// <paramref name="current"/> and starts at one in <paramref name="previous"/> counts.
     /// </summary>
     /// <remarks>
-    /// Time O(|current|): the prefix function of <paramref name="current"/> is matched against the
-    /// last |current| characters of <paramref name="previous"/> (no longer overlap exists); the final
-    /// state is the longest prefix that is a suffix of <paramref name="previous"/>, and following the
-    /// prefix function from it visits every shorter one, in decreasing length.
+    /// Time O(|current|). Real captions are short and rarely overlap in more than a few places, so the
+    /// direct search (each candidate length in increasing order, compared as a span) is tried first,
+    /// with a budget of character comparisons linear in |current|; past the budget (repetitive,
+    /// adversarial text) the prefix-function search answers instead. Both give the same length.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ShortestOverlap(string previous, string current, bool wholeWords = false)
+    {
+        if (current.Length == 0 || previous.Length == 0)
+        {
+            return 0;
+        }
+
+        var budget = (4L * current.Length) + 64;
+        var limit = Math.Min(previous.Length, current.Length);
+        var first = current[0];
+        for (var length = 1; length <= limit; length++)
+        {
+            if (previous[^length] != first
+                || (wholeWords && !(EndsWord(current, length) && StartsWord(previous, previous.Length - length))))
+            {
+                continue;
+            }
+
+            budget -= length;
+            if (budget < 0)
+            {
+                return PrefixFunctionOverlap(previous, current, wholeWords);
+            }
+
+            if (previous.AsSpan(previous.Length - length).SequenceEqual(current.AsSpan(0, length)))
+            {
+                return length;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// <see cref="ShortestOverlap"/> by the prefix function alone, in O(|current|) whatever the text: the prefix
+    /// function of <paramref name="current"/> is matched against the last |current| characters of
+    /// <paramref name="previous"/> (no longer overlap exists); the final state is the longest prefix that is a
+    /// suffix of <paramref name="previous"/>, and following the prefix function from it visits every shorter one,
+    /// in decreasing length.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int PrefixFunctionOverlap(string previous, string current, bool wholeWords = false)
     {
         var length = current.Length;
         if (length == 0 || previous.Length == 0)

@@ -26,6 +26,7 @@ public sealed class OverlapSearchTests
             var current = RandomText(random, random.Next(1, 24));
             var expected = QuadraticDedup.ShortestOverlap(previous, current);
             Assert.True(expected == ReferenceDedup.ShortestOverlap(previous, current), $"'{previous}' / '{current}': expected {expected}");
+            Assert.True(expected == ReferenceDedup.PrefixFunctionOverlap(previous, current), $"'{previous}' / '{current}': prefix function, expected {expected}");
             nonZero += expected > 0 ? 1 : 0;
         }
 
@@ -48,10 +49,37 @@ public sealed class OverlapSearchTests
 
             var expected = BruteForceWholeWords(previous, current);
             Assert.True(expected == ReferenceDedup.ShortestOverlap(previous, current, wholeWords: true), $"'{previous}' / '{current}': expected {expected}");
+            Assert.True(expected == ReferenceDedup.PrefixFunctionOverlap(previous, current, wholeWords: true), $"'{previous}' / '{current}': prefix function, expected {expected}");
             found += expected > 0 ? 1 : 0;
         }
 
         Assert.True(found > 500, $"only {found} whole-word overlaps");
+    }
+
+    [Fact]
+    public void ShortestOverlap_LongRepetitiveStrings_PastTheBudget_SameAsQuadraticSearch()
+    {
+        // Texts of "a" and "b" runs up to 400 characters: the direct search runs out of budget on many of them and the
+        // prefix function answers; every answer must still be the quadratic search's.
+        var random = new Random(183);
+        for (var trial = 0; trial < 3_000; trial++)
+        {
+            var previous = Repetitive(random, random.Next(1, 400));
+            var current = Repetitive(random, random.Next(1, 400));
+            Assert.Equal(QuadraticDedup.ShortestOverlap(previous, current), ReferenceDedup.ShortestOverlap(previous, current));
+            Assert.Equal(BruteForceWholeWords(previous, current), ReferenceDedup.ShortestOverlap(previous, current, wholeWords: true));
+        }
+
+        static string Repetitive(Random random, int length)
+        {
+            var builder = new StringBuilder(length);
+            while (builder.Length < length)
+            {
+                builder.Append(random.Next(8) switch { 0 => 'b', 1 => ' ', _ => 'a' });
+            }
+
+            return builder.ToString().Trim() is { Length: > 0 } text ? text : "a";
+        }
     }
 
     [Theory]
@@ -65,8 +93,10 @@ public sealed class OverlapSearchTests
     public void ShortestOverlap_Examples_CharacterAndWholeWordRules(string previous, string current, int characters, int words)
     {
         Assert.Equal(characters, ReferenceDedup.ShortestOverlap(previous, current));
+        Assert.Equal(characters, ReferenceDedup.PrefixFunctionOverlap(previous, current));
         Assert.Equal(characters, QuadraticDedup.ShortestOverlap(previous, current));
         Assert.Equal(words, ReferenceDedup.ShortestOverlap(previous, current, wholeWords: true));
+        Assert.Equal(words, ReferenceDedup.PrefixFunctionOverlap(previous, current, wholeWords: true));
     }
 
     [Fact]
