@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using VideoData.Captions.Cleaning;
+using VideoData.Captions.Reading;
 
 namespace VideoData.Captions.Tests.Cleaning;
 
@@ -117,6 +118,27 @@ public sealed class OverlapSearchTests
         var aab = new string('a', N / 2) + "b";
         Assert.Equal(1, ReferenceDedup.ShortestOverlap(aa, aab));
         Assert.Equal(0, ReferenceDedup.ShortestOverlap(aa, aab, wholeWords: true));
+    }
+
+    [Fact]
+    public void Clean_AdversarialTwoMegabyteSrt_ReadAndCleanedWithAndWithoutTheCap()
+    {
+        // The adversarial file of infra/bench/captions_dedup.sh, through the reader and the cleaner as the pipeline runs them.
+        const int N = 999_950;
+        var srt = $"1\n00:00:01,000 --> 00:00:02,000\n{new string('a', N - 1)}b\n\n2\n00:00:02,000 --> 00:00:03,000\n{new string('a', N - 1)}c\n";
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(srt));
+        var track = CaptionFileReader.Read(stream, "adversarial.srt");
+        Assert.Equal(2, track.Cues.Count);
+
+        var uncapped = new CaptionCleaner(new CaptionCleanerOptions { MaxCueCharacters = int.MaxValue }).Clean("adversarial", track.Cues);
+        Assert.Equal([N, N], uncapped.Segments.Select(segment => segment.Text.Length));
+        Assert.Equal(0, uncapped.Counts.TruncatedLongText);
+
+        // With the default cap both cues become the same 10,000 a's: the second ends the first and merges into it.
+        var capped = new CaptionCleaner().Clean("adversarial", track.Cues);
+        Assert.Equal(2, capped.Counts.TruncatedLongText);
+        var segment = Assert.Single(capped.Segments);
+        Assert.Equal((1.0, 3.0, CaptionCleanerOptions.DefaultMaxCueCharacters), (segment.Start, segment.End, segment.Text.Length));
     }
 
     [Fact]
