@@ -91,7 +91,7 @@ public sealed class HuggingFaceCrossCheckTests : IDisposable
         var tokens = 0L;
         var unknown = 0L;
         var textsWithDisagreeing = 0;
-        const int Texts = 20_000;
+        const int Texts = 10_000;
         for (var i = 0; i < Texts && differences.Count < 10; i++)
         {
             var text = RandomCaption(random, withRandomScalars: true);
@@ -111,8 +111,8 @@ public sealed class HuggingFaceCrossCheckTests : IDisposable
 
         // The corpus reaches the interesting paths: many tokens, some [UNK] (emoji, over-long words), not only [UNK];
         // and the disagreeing code points (only from the random scalars) leave most texts untouched.
-        Assert.True(tokens > 200_000, $"only {tokens} tokens");
-        Assert.InRange(unknown, 1_000, tokens / 4);
+        Assert.True(tokens > 100_000, $"only {tokens} tokens");
+        Assert.InRange(unknown, 500, tokens / 4);
         Assert.True(textsWithDisagreeing is > 0 and < Texts / 5, $"{textsWithDisagreeing} texts with {disagreeing.Count} disagreeing code points");
     }
 
