@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using VideoData.Captions.Cleaning;
 using VideoData.Captions.Reading;
 using VideoData.Captions.Tokenization;
+using VideoData.Core.IO;
 using VideoData.Storage.Sharding;
 
 namespace VideoData.Captions.Import;
@@ -370,7 +371,7 @@ public static class CaptionImporter
 
     private static async Task WriteAtomicallyAsync(string path, Action<Stream> write, CancellationToken cancellationToken)
     {
-        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        var temporary = OutputFile.TemporaryPathFor(path);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
@@ -379,7 +380,7 @@ public static class CaptionImporter
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            File.Move(temporary, path, overwrite: true);
+            OutputFile.Publish(temporary, path);
         }
         catch
         {

@@ -72,6 +72,15 @@ public sealed record DecodeSection
 
     /// <summary>Videos longer than this are rejected at probe time.</summary>
     public double MaxDurationSeconds { get; init; } = 4 * 3600;
+
+    /// <summary>Wall-clock budget of one video's decode, counting only time spent working (failure class <c>timeout</c>).</summary>
+    public double MaxDecodeSeconds { get; init; } = 3600;
+
+    /// <summary>Output past the first minute must be paid for by this many input bytes per second (timestamp jumps; failure class <c>decode</c>).</summary>
+    public int MinBytesPerSecond { get; init; } = 64;
+
+    /// <summary>FFmpeg demuxers a video may be read with; any other container fails with the <c>probe</c> class (see the Media README).</summary>
+    public IReadOnlyList<string> FormatWhitelist { get; init; } = VideoData.Media.Decode.DecodeOptions.DefaultFormatWhitelist;
 }
 
 /// <summary>The frozen S3D-G encoder.</summary>
@@ -292,6 +301,10 @@ public static class PipelineDefinitionLoader
         Require(d.Decode.Threads is >= 0 and <= 64, "decode.threads", d.Decode.Threads, "must be in 0..64");
         Require(d.Decode.TimeoutSeconds > 0, "decode.timeout_seconds", d.Decode.TimeoutSeconds, "must be positive");
         Require(d.Decode.MaxDurationSeconds > 0, "decode.max_duration_seconds", d.Decode.MaxDurationSeconds, "must be positive");
+        Require(d.Decode.MaxDecodeSeconds > 0, "decode.max_decode_seconds", d.Decode.MaxDecodeSeconds, "must be positive");
+        Require(d.Decode.MinBytesPerSecond is >= 1 and <= 1_000_000, "decode.min_bytes_per_second", d.Decode.MinBytesPerSecond, "must be in 1..1000000");
+        Require(d.Decode.FormatWhitelist is { Count: > 0 } && d.Decode.FormatWhitelist.All(f => !string.IsNullOrWhiteSpace(f) && f.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')),
+            "decode.format_whitelist", d.Decode.FormatWhitelist is null ? "null" : string.Join(",", d.Decode.FormatWhitelist), "must be a non-empty list of FFmpeg demuxer names");
         Require(d.Encoder.Device is "cpu" or "cuda", "encoder.device", d.Encoder.Device, "must be cpu or cuda");
         Require(d.Encoder.SecondsPerBatch is > 0 and <= 1024, "encoder.seconds_per_batch", d.Encoder.SecondsPerBatch, "must be in 1..1024");
         Require(d.Encoder.Threads is >= 0 and <= 1024, "encoder.threads", d.Encoder.Threads, "must be in 0..1024");

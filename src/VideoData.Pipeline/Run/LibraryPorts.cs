@@ -34,6 +34,9 @@ internal sealed class LibraryPorts : IVideoPorts
             Threads = definition.Decode.Threads,
             WatchdogTimeout = TimeSpan.FromSeconds(definition.Decode.TimeoutSeconds),
             MaxDuration = TimeSpan.FromSeconds(definition.Decode.MaxDurationSeconds),
+            MaxDecodeTime = TimeSpan.FromSeconds(definition.Decode.MaxDecodeSeconds),
+            MinBytesPerSecond = definition.Decode.MinBytesPerSecond,
+            FormatWhitelist = definition.Decode.FormatWhitelist,
             Turns = turns,
         };
         _decode.Validate();
