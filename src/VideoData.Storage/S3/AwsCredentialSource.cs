@@ -52,9 +52,10 @@ public sealed record AwsCredentialSource(string Kind, string Description, AWSCre
             AssumeRoleAWSCredentials role => ("profile-assume-role", $"profile '{profile}': role {role.RoleArn} assumed with its source profile's credentials (AssumeRole)"),
             ProcessAWSCredentials => ("profile-process", $"profile '{profile}': credential_process"),
             GenericContainerCredentials => ("container-role", "container role (ECS task role or EKS Pod Identity endpoint)"),
-            // The chain's own instance-profile type is internal to the SDK; it is recognised by name.
-            InstanceProfileAWSCredentials or { } when credentials.GetType().Name == "DefaultInstanceProfileAWSCredentials" => ("instance-role", "EC2 instance profile role (instance metadata service)"),
+            InstanceProfileAWSCredentials => ("instance-role", "EC2 instance profile role (instance metadata service)"),
             BasicAWSCredentials or SessionAWSCredentials => ("profile", $"profile '{profile}' in the shared AWS config/credentials files"),
+            // The chain's own instance-profile type is internal to the SDK; it is recognised by name.
+            _ when credentials.GetType().Name == "DefaultInstanceProfileAWSCredentials" => ("instance-role", "EC2 instance profile role (instance metadata service)"),
             _ => ("other", credentials.GetType().Name),
         };
         return new AwsCredentialSource(kind, description, credentials);
