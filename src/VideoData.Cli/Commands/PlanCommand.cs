@@ -12,7 +12,7 @@ namespace VideoData.Cli.Commands;
 
 /// <summary>
 /// <c>videodata plan</c>: one epoch's shuffled batch plan, computed from the feature shards exactly as <c>videodata train</c>
-/// computes it before the epoch (open the shards' id index, leave out videos without captions, hold out the same videos,
+/// computes it before the epoch (the shards' video ids, leave out videos without captions, hold out the same videos,
 /// seeded shuffle), without a model or a pass over the features. The plan-only step of the scale rehearsal
 /// (infra/bench/scale.sh) and a way to look at what an epoch will contain.
 /// </summary>
@@ -85,8 +85,9 @@ internal static class PlanCommand
 
     /// <summary>
     /// The steps <c>videodata train</c> takes before an epoch with a shuffled planner (TrainCommand.OpenDataAsync, then
-    /// <see cref="ShuffledEpochPlanner"/>), in the same order and with the same library calls, so the plan is the one
-    /// training would use.
+    /// <see cref="ShuffledEpochPlanner"/>): the same census, <see cref="PlannableVideos.Exclude"/>,
+    /// <see cref="VideoStoreSplit.Split"/> and <see cref="BatchPlan.Shuffled"/>, so the plan is the one training would use;
+    /// only the ids come from the census pass instead of from opened shard readers.
     /// </summary>
     internal static async Task<PlanSummary> RunAsync(PlanOptions options, CancellationToken cancellationToken)
     {
@@ -97,35 +98,44 @@ internal static class PlanCommand
         using var resolver = new BlobStoreResolver(new BlobStoreOptions { S3 = new S3StoreOptions().ApplyEnvironment() });
         var (blobs, key) = resolver.Resolve(options.Shards);
         var prefix = key.Length == 0 || key.EndsWith('/') ? key : key + "/";
-        var store = await FeatureShardVideoStore.OpenAsync(blobs, prefix, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await using (store.ConfigureAwait(false))
+        // The ids and the caption census are all a shuffled plan needs, read in one pass per shard without keeping the shard
+        // open: FeatureShardVideoStore (what train opens) holds every shard's Parquet footer for the features it will read,
+        // about 1 GB over HowTo100M's 298 shards. The plan is the same, because everything below orders the ids itself
+        // (the held-out split by SHA-256, the shuffle by sorted id), and duplicate ids still fail in BatchPlan.Shuffled.
+        var (ids, withoutCaptions, shardCount) = await ShardCaptionCensus.ReadIdsAsync(blobs, prefix, cancellationToken).ConfigureAwait(false);
+        if (shardCount == 0)
         {
-            var (_, withoutCaptions) = await ShardCaptionCensus.CountAsync(blobs, prefix, cancellationToken).ConfigureAwait(false);
-            var screened = PlannableVideos.Exclude(store, withoutCaptions);
-            var (train, heldOut) = VideoStoreSplit.Split(screened.Store, options.HeldOutVideos);
-            var plan = BatchPlan.Shuffled(train.VideoIds, options.BatchVideos, options.Seed, options.Epoch);
-            var shardCount = 0;
-            await foreach (var blob in blobs.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
-            {
-                var name = blob.Key[(blob.Key.LastIndexOf('/') + 1)..];
-                shardCount += name.EndsWith(".parquet", StringComparison.Ordinal) && !name.StartsWith('.') ? 1 : 0;
-            }
-
-            var path = Path.GetFullPath(options.Output);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
-            return new PlanSummary(
-                path,
-                options.Epoch,
-                options.Seed,
-                shardCount,
-                store.VideoIds.Count,
-                screened.WithoutCaptions.Count,
-                heldOut?.VideoIds.Count ?? 0,
-                plan.VideoCount,
-                plan.Batches.Count,
-                options.BatchVideos,
-                Math.Round(clock.Elapsed.TotalSeconds, 3));
+            throw new FileNotFoundException($"No feature shards (*.parquet) under '{blobs.RootUri}{prefix}'.");
         }
+
+        var screened = PlannableVideos.Exclude(new IdsOnly(ids), withoutCaptions);
+        var (train, heldOut) = VideoStoreSplit.Split(screened.Store, options.HeldOutVideos);
+        var plan = BatchPlan.Shuffled(train.VideoIds, options.BatchVideos, options.Seed, options.Epoch);
+        var path = Path.GetFullPath(options.Output);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
+        return new PlanSummary(
+            path,
+            options.Epoch,
+            options.Seed,
+            shardCount,
+            ids.Count,
+            screened.WithoutCaptions.Count,
+            heldOut?.VideoIds.Count ?? 0,
+            plan.VideoCount,
+            plan.Batches.Count,
+            options.BatchVideos,
+            Math.Round(clock.Elapsed.TotalSeconds, 3));
+    }
+
+    /// <summary>The shards' video ids as a store for the planning steps, which look at ids only; planning never reads a video.</summary>
+    private sealed class IdsOnly(IReadOnlyList<string> ids) : IVideoStore
+    {
+        public IReadOnlyList<string> VideoIds => ids;
+
+        public int FeatureDim => 0;
+
+        public ValueTask<VideoRecord> GetAsync(string videoId, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException($"videodata plan reads video ids only; it does not read video '{videoId}'.");
     }
 }
