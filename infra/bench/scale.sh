@@ -57,8 +57,13 @@ measure() {
   echo "$wall $rss"
 }
 
+# Results accumulate across runs (one line per size and step); the sizes measured now replace their old lines, so the
+# largest size can be run on its own once (infra/bench/scale.sh 1220000) and the table still shows every size.
 results="$work/results.tsv"
-: > "$results"
+touch "$results"
+for n in "${sizes[@]}"; do
+  awk -F'\t' -v n="$n" '$1 != n' "$results" > "$results.tmp" && mv "$results.tmp" "$results"
+done
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in "${sizes[@]}"; do
   dir="$work/$n"
@@ -99,4 +104,4 @@ awk -F'\t' '
         printf "%-16s %8.2fx of linear   %8.0f MiB\n", steps[i], (t[kb] / t[ka]) / (b / a), m[kb] / 1024
       }
     }
-  }' "$results"
+  }' <(sort -t$'\t' -k1,1n -s "$results")
