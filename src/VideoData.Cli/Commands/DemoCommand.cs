@@ -26,7 +26,7 @@ internal static class DemoCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var root = Path.GetFullPath(parseResult.GetValue(folder)!);
-            Console.WriteLine($"videodata demo: generating the sample corpus in {Path.Combine(root, "corpus")} ...");
+            Console.Error.WriteLine($"videodata demo: generating the sample corpus in {Path.Combine(root, "corpus")} ...");
             DemoCorpusInfo corpus;
             try
             {
@@ -38,7 +38,7 @@ internal static class DemoCommand
                 return 1;
             }
 
-            Console.WriteLine($"videodata demo: {corpus.Videos} videos ({corpus.BrokenVideos.Count} deliberately broken: {string.Join(", ", corpus.BrokenVideos)}; "
+            Console.Error.WriteLine($"videodata demo: {corpus.Videos} videos ({corpus.BrokenVideos.Count} deliberately broken: {string.Join(", ", corpus.BrokenVideos)}; "
                 + $"broken captions: {string.Join(", ", corpus.BrokenCaptions)})");
             var overrides = new List<string>
             {
@@ -63,11 +63,11 @@ internal static class DemoCommand
             var definition = PipelineDefinitionLoader.Load(null, overrides);
             return await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
             {
-                Console.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", "shards", "shard-00000.parquet")}`; "
+                Console.Error.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", "shards", "shard-00000.parquet")}`; "
                     + $"failures and their reasons are in {Path.Combine(root, "features", "ledger")}.");
                 if (summary.RandomWeights)
                 {
-                    Console.WriteLine("videodata demo: the encoder used random weights, so the features are NOT meaningful. "
+                    Console.Error.WriteLine("videodata demo: the encoder used random weights, so the features are NOT meaningful. "
                         + "Download the MIL-NCE HowTo100M checkpoint s3d_howto100m.pth and run `videodata demo --weights s3d_howto100m.pth` for real features.");
                 }
             }).ConfigureAwait(false);

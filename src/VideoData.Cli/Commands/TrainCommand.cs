@@ -322,7 +322,8 @@ internal static class TrainCommand
     {
         if (config.Data.Shards is { } shards)
         {
-            var resolver = new BlobStoreResolver(new BlobStoreOptions());
+            // S3 shards are reached with the same environment settings as every other command (VIDEODATA_S3_*, AWS_*); train has no S3 flags.
+            var resolver = new BlobStoreResolver(new BlobStoreOptions { S3 = new VideoData.Storage.S3.S3StoreOptions().ApplyEnvironment() });
             FeatureShardVideoStore? store = null;
             try
             {

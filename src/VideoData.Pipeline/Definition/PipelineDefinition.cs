@@ -237,11 +237,83 @@ public static class PipelineDefinitionLoader
     };
 
     /// <summary>
+    /// The environment variables that set pipeline fields, in the order they are looked up, and the field each sets.
+    /// For the endpoint and the region the first one set wins (<c>VIDEODATA_S3_ENDPOINT</c> before the AWS SDK's
+    /// <c>AWS_ENDPOINT_URL_S3</c> and <c>AWS_ENDPOINT_URL</c>; <c>AWS_REGION</c> before <c>AWS_DEFAULT_REGION</c>).
+    /// </summary>
+    public static IReadOnlyList<(string Variable, string Field)> EnvironmentVariables { get; } =
+    [
+        ("VIDEODATA_S3_ENDPOINT", "s3.endpoint_url"),
+        ("AWS_ENDPOINT_URL_S3", "s3.endpoint_url"),
+        ("AWS_ENDPOINT_URL", "s3.endpoint_url"),
+        ("AWS_REGION", "s3.region"),
+        ("AWS_DEFAULT_REGION", "s3.region"),
+        ("VIDEODATA_S3_PATH_STYLE", "s3.force_path_style"),
+        ("VIDEODATA_S3_CHUNK_ENCODING", "s3.use_chunk_encoding"),
+        ("VIDEODATA_S3_CHECKSUM", "s3.checksum_mode"),
+        ("VIDEODATA_S3_MAX_CONCURRENCY", "s3.max_concurrency"),
+        ("VIDEODATA_S3_PART_SIZE_MIB", "s3.part_size_mib"),
+    ];
+
+    /// <summary>
     /// Loads <paramref name="path"/> (or the defaults when null), applies <paramref name="overrides"/>
     /// (<c>section.field=value</c>, value parsed as JSON when it parses, else taken as a string) and validates.
-    /// Relative paths are relative to the working directory, as on the command line.
+    /// Relative paths are relative to the working directory, as on the command line. The environment is not read:
+    /// see the overload taking <c>getVariable</c> for the command line's layering.
     /// </summary>
-    public static PipelineDefinition Load(string? path, IEnumerable<string> overrides)
+    public static PipelineDefinition Load(string? path, IEnumerable<string> overrides) => Load(path, static _ => null, overrides);
+
+    /// <summary>
+    /// Loads a definition in the command line's order of precedence, lowest first: the built-in defaults, the file at
+    /// <paramref name="path"/>, the environment (<see cref="EnvironmentVariables"/>, read through
+    /// <paramref name="getVariable"/>), then <paramref name="overrides"/> (the flags and <c>--set</c>, in order, last
+    /// wins). So a flag always beats the environment, and the environment beats the file.
+    /// </summary>
+    public static PipelineDefinition Load(string? path, Func<string, string?> getVariable, IEnumerable<string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(getVariable);
+        ArgumentNullException.ThrowIfNull(overrides);
+        return LoadLayers(path, EnvironmentOverrides(getVariable).Concat(overrides));
+    }
+
+    /// <summary>
+    /// The environment's layer as overrides (<c>section.field=value</c>): one per field that some variable of
+    /// <see cref="EnvironmentVariables"/> sets. Booleans must be true/false/1/0; the message of a bad value names the variable.
+    /// </summary>
+    public static IReadOnlyList<string> EnvironmentOverrides(Func<string, string?> getVariable)
+    {
+        ArgumentNullException.ThrowIfNull(getVariable);
+        var result = new List<string>();
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (variable, field) in EnvironmentVariables)
+        {
+            if (set.Contains(field) || getVariable(variable) is not { Length: > 0 } text)
+            {
+                continue;
+            }
+
+            set.Add(field);
+            var value = field switch
+            {
+                "s3.force_path_style" or "s3.use_chunk_encoding" => text.ToLowerInvariant() switch
+                {
+                    "true" or "1" => "true",
+                    "false" or "0" => "false",
+                    _ => throw new PipelineDefinitionException($"Environment variable {variable} = '{text}' is not true or false."),
+                },
+                "s3.max_concurrency" or "s3.part_size_mib" => int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                    ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : throw new PipelineDefinitionException($"Environment variable {variable} = '{text}' is not a positive integer."),
+                "s3.checksum_mode" => JsonSerializer.Serialize(text.Replace('-', '_').ToLowerInvariant()),
+                _ => JsonSerializer.Serialize(text),
+            };
+            result.Add($"{field}={value}");
+        }
+
+        return result;
+    }
+
+    private static PipelineDefinition LoadLayers(string? path, IEnumerable<string> overrides)
     {
         JsonNode root;
         if (path is null)

@@ -146,7 +146,8 @@ public static class Preprocessor
             options.Region = s3.Region;
         }
 
-        // The environment (AWS_REGION, VIDEODATA_S3_ENDPOINT, ...) overrides the file, as scheduler templates expect.
-        return options.ApplyEnvironment();
+        // The environment (AWS_REGION, VIDEODATA_S3_ENDPOINT, ...) is already in the definition: the command line layers it
+        // between the file and the flags (PipelineDefinitionLoader.Load), so reading it again here would let it beat --set.
+        return options;
     }
 }
