@@ -35,7 +35,7 @@ else
 fi
 
 if ((with_tests)); then
-  if [[ ! -d .tools/node_modules/s3rver || ! -d .tools/node_modules/@duckdb/node-api || infra/tools/package.json -nt .tools/package.json ]]; then
+  if [[ ! -d .tools/node_modules/s3rver || ! -d .tools/node_modules/@duckdb/node-api || ! -d .tools/node_modules/kubernetes-models || infra/tools/package.json -nt .tools/package.json ]]; then
     say "installing pinned npm test tools into .tools/"
     mkdir -p .tools
     cp infra/tools/package.json .tools/package.json
