@@ -127,14 +127,14 @@ public sealed class SlurmClusterTests : IClassFixture<SlurmClusterFixture>, ICla
             Assert.Contains($"rank {rank} of 2 (from SLURM_PROCID/SLURM_NTASKS)", stdout, StringComparison.Ordinal);
         }
 
-        // videoclip-tiny: 192 synthetic videos, 64 held out, batches of 16: 8 plan batches, 4 per rank.
+        // videoclip-tiny: 192 synthetic training videos (its 64 held-out ones come on top), batches of 16: 12 plan batches, 6 per rank.
         static List<JsonElement> Read(string path) => File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         static string Key(JsonElement e) => $"{e.GetProperty("epoch").GetInt32()}/{e.GetProperty("plan_batch").GetInt32():D4}";
         static string Value(JsonElement e) => $"{e.GetProperty("sha256").GetString()} {e.GetProperty("video_ids")}";
         var single = Read(Path.Combine(_dir, "one-0.jsonl"));
         var ranks = new[] { 0, 1 }.Select(r => Read(Path.Combine(_dir, $"srun-{r}.jsonl"))).ToList();
-        Assert.Equal(8, single.Count);
-        Assert.All(ranks, r => Assert.Equal(4, r.Count));
+        Assert.Equal(12, single.Count);
+        Assert.All(ranks, r => Assert.Equal(6, r.Count));
         for (var rank = 0; rank < 2; rank++)
         {
             Assert.All(ranks[rank], e => Assert.Equal(rank, e.GetProperty("rank").GetInt32()));
