@@ -5,6 +5,7 @@
 #
 #   infra/docker/build-and-check.sh                 # build + check; the image is localhost/videodata:0.1.0
 #   IMAGE=localhost/videodata:dev infra/docker/build-and-check.sh
+#   REUSE_PUBLISH=1 infra/docker/build-and-check.sh    # keep artifacts/publish/linux-x64 from the last run
 #   BASE_IMAGE=docker.io/library/debian:bookworm-slim infra/docker/build-and-check.sh   # where a registry is reachable
 #
 # Without BASE_IMAGE the base is made from Debian's own packages (no registry needed): mmdebstrap --variant=minbase
@@ -63,10 +64,14 @@ if [[ -z $base ]]; then
   fi
 fi
 
-say "publishing src/VideoData.Cli (Release, linux-x64, self-contained)"
-rm -rf artifacts/publish/linux-x64
-dotnet publish src/VideoData.Cli -c Release -r linux-x64 --self-contained -o artifacts/publish/linux-x64 \
-  -nologo -v quiet -clp:ErrorsOnly -m:1 -nodeReuse:false
+if [[ ${REUSE_PUBLISH:-0} == 1 && -x artifacts/publish/linux-x64/videodata ]]; then
+  say "reusing artifacts/publish/linux-x64 (REUSE_PUBLISH=1)"
+else
+  say "publishing src/VideoData.Cli (Release, linux-x64, self-contained)"
+  rm -rf artifacts/publish/linux-x64
+  dotnet publish src/VideoData.Cli -c Release -r linux-x64 --self-contained -o artifacts/publish/linux-x64 \
+    -nologo -v quiet -clp:ErrorsOnly -m:1 -nodeReuse:false
+fi
 foreign=$(find artifacts/publish/linux-x64 \( -name '*.dll' -path '*runtimes/win*' -o -name '*.dylib' \) | head -n 3)
 [[ -z $foreign ]] || die "the linux-x64 publish carries other platforms' native libraries: $foreign"
 
