@@ -63,6 +63,7 @@ public sealed class SlurmClusterTests : IClassFixture<SlurmClusterFixture>, ICla
         // Task 1 is requeued while it runs: Slurm kills it and starts it again (its output must not change).
         await WaitForStateAsync($"{array}_1", "RUNNING");
         await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal("RUNNING", (await _slurm.CheckAsync("squeue", "-h", "-r", "-j", $"{array}_1", "-o", "%T")).Trim());
         await _slurm.CheckAsync("scontrol", "requeue", $"{array}_1");
         // Slurm holds a requeued batch job back for two minutes (BeginTime); let it start as soon as a CPU is free.
         await _slurm.CheckAsync("scontrol", "update", $"JobId={array}_1", "StartTime=now");
