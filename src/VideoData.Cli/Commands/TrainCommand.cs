@@ -373,7 +373,7 @@ internal static class TrainCommand
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"epoch {r.Epoch} step {r.Step} (global {r.GlobalStep}): loss {r.Loss:F4}  lr {r.LearningRate:E2}  step {r.StepTime.TotalMilliseconds:F1} ms  data wait {r.DataWait.TotalMilliseconds:F2} ms"));
-            Write(new { kind = "step", r.Epoch, r.Step, r.GlobalStep, r.Loss, r.LearningRate, step_ms = r.StepTime.TotalMilliseconds, data_wait_ms = r.DataWait.TotalMilliseconds, r.Clips });
+            Write(new { kind = "step", r.Epoch, r.Step, r.GlobalStep, r.Loss, r.LearningRate, step_ms = r.StepTime.TotalMilliseconds, data_wait_ms = r.DataWait.TotalMilliseconds, all_reduce_ms = r.AllReduceTime.TotalMilliseconds, r.Clips });
         }
 
         public void OnEpoch(EpochReport r)

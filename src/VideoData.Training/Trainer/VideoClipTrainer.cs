@@ -178,9 +178,9 @@ public sealed class VideoClipTrainer : IDisposable
                             }
                         }
 
-                        var loss = Step(batch, lr);
+                        var (loss, reduceTime) = Step(batch, lr);
                         var elapsed = clock.Elapsed;
-                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount);
+                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount) { AllReduceTime = reduceTime };
                         _state = _state with { NextStep = batch.Step + 1, GlobalStep = _state.GlobalStep + 1 };
                         steps++;
                         lossSum += loss;
@@ -310,7 +310,7 @@ public sealed class VideoClipTrainer : IDisposable
         Model.Dispose();
     }
 
-    private float Step(ClipBatch batch, double learningRate)
+    private (float Loss, TimeSpan ReduceTime) Step(ClipBatch batch, double learningRate)
     {
         using var scope = NewDisposeScope();
         IntraOpThreads.Pin(Options.Threads);
@@ -323,14 +323,16 @@ public sealed class VideoClipTrainer : IDisposable
 
         _optimizer.ZeroGrad();
         loss.backward();
+        var reduceClock = Stopwatch.StartNew();
         var value = _exchange is null ? loss.item<float>() : AverageAcrossRanks(loss);
+        var reduceTime = _exchange is null ? TimeSpan.Zero : reduceClock.Elapsed;
         if (Options.ClipNorm > 0)
         {
             nn.utils.clip_grad_norm_(_parameters, Options.ClipNorm);
         }
 
         _optimizer.Step(learningRate);
-        return value;
+        return (value, reduceTime);
     }
 
     /// <summary>The mean of the text→video and video→text cross-entropies over the similarity matrix <paramref name="logits"/>.</summary>
