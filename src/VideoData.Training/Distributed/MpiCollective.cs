@@ -85,7 +85,7 @@ internal sealed class MpiCollective : ICollective
 
         var buffer = stackalloc byte[Interop.Mpi.MaxLibraryVersionString + 1];
         Check(Interop.Mpi.GetLibraryVersion(buffer, out var length), "MPI_Get_library_version", -1);
-        var version = Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, Interop.Mpi.MaxLibraryVersionString)).Split('\n')[0].Trim().TrimEnd(',');
+        var version = Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, Interop.Mpi.MaxLibraryVersionString)).Split('\n', ',')[0].Trim();
         if (!version.StartsWith("Open MPI v4.", StringComparison.Ordinal))
         {
             // Handles and the ABI differ in other implementations and major versions; refuse rather than pass wrong handles.
