@@ -16,6 +16,21 @@ internal static unsafe partial class Interop
     {
         internal const string Library = "libmpi.so.40";
 
+        /// <summary>The exported global whose address is <c>MPI_COMM_WORLD</c>.</summary>
+        internal const string CommWorldSymbol = "ompi_mpi_comm_world";
+
+        /// <summary>The exported global whose address is <c>MPI_FLOAT</c>.</summary>
+        internal const string FloatSymbol = "ompi_mpi_float";
+
+        /// <summary>The exported global whose address is <c>MPI_BYTE</c>.</summary>
+        internal const string ByteSymbol = "ompi_mpi_byte";
+
+        /// <summary>The exported global whose address is <c>MPI_SUM</c>.</summary>
+        internal const string SumSymbol = "ompi_mpi_op_sum";
+
+        /// <summary>The exported global whose address is <c>MPI_ERRORS_RETURN</c>.</summary>
+        internal const string ErrorsReturnSymbol = "ompi_mpi_errors_return";
+
         /// <summary><c>MPI_SUCCESS</c>.</summary>
         internal const int Success = 0;
 
@@ -80,6 +95,9 @@ internal static unsafe partial class Interop
         internal static partial int Gatherv(void* sendBuffer, int sendCount, nint sendType, void* receiveBuffer, int* receiveCounts, int* displacements, nint receiveType, int root, nint comm);
 
         /// <summary><c>MPI_IN_PLACE</c>: <c>((void *) 1)</c> in Open MPI's mpi.h.</summary>
-        internal static void* InPlace => (void*)1;
+        internal static void* InPlace => (void*)InPlaceValue;
+
+        /// <summary>The value of <c>MPI_IN_PLACE</c>.</summary>
+        internal const nint InPlaceValue = 1;
     }
 }

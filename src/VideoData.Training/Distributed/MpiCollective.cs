@@ -95,11 +95,11 @@ internal sealed class MpiCollective : ICollective
         nint Export(string symbol) => NativeLibrary.TryGetExport(library, symbol, out var address)
             ? address
             : throw new NotSupportedException($"{Interop.Mpi.Library} ({version}) does not export {symbol}; this binding expects Open MPI 4.x.");
-        var world = Export("ompi_mpi_comm_world");
-        var floatType = Export("ompi_mpi_float");
-        var byteType = Export("ompi_mpi_byte");
-        var sum = Export("ompi_mpi_op_sum");
-        var errorsReturn = Export("ompi_mpi_errors_return");
+        var world = Export(Interop.Mpi.CommWorldSymbol);
+        var floatType = Export(Interop.Mpi.FloatSymbol);
+        var byteType = Export(Interop.Mpi.ByteSymbol);
+        var sum = Export(Interop.Mpi.SumSymbol);
+        var errorsReturn = Export(Interop.Mpi.ErrorsReturnSymbol);
 
         Check(Interop.Mpi.Initialized(out var initialized), "MPI_Initialized", -1);
         if (initialized != 0)
