@@ -27,7 +27,7 @@ public sealed class MpiCommandsTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private string WriteConfig(string name, int videos, int epochs, int batchVideos, int checkpointEvery = 0, int heldOut = 0, double dropout = 0) =>
+    private string WriteConfig(string name, int videos, int epochs, int batchVideos, int checkpointEvery = 0, int heldOut = 0, double dropout = 0, string retrieval = "{ \"enabled\": false }") =>
         WriteFile(name, $$"""
         {
           // Tiny; without dropout (unless asked) so a one-process oracle can follow it.
@@ -43,7 +43,8 @@ public sealed class MpiCommandsTests : IDisposable
           "model": { "preset": "tiny", "feature_dim": 16, "hidden": 32, "feed_forward": 64, "dropout": {{dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)}} },
           "optimizer": { "lr": 0.003, "warmup_steps": 2 },
           "checkpoint": { "every_steps": {{checkpointEvery}}, "keep": 2 },
-          "eval": { "videos": {{(heldOut > 0 ? 4 : 0)}} }
+          "eval": { "videos": {{(heldOut > 0 ? 4 : 0)}} },
+          "retrieval": {{retrieval}}
         }
         """);
 
@@ -182,6 +183,32 @@ public sealed class MpiCommandsTests : IDisposable
         var split = await BatchPlan.ReadAsync(Path.Combine(_dir, "two.parquet"));
         Assert.Equal(single.Batches, split.Batches);
         Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "one.parquet")), File.ReadAllBytes(Path.Combine(_dir, "two.parquet")));
+    }
+
+    [Fact]
+    public async Task Train_TwoRanksWithClusteredPlans_EachEpochsPlanIsTheSingleProcessClusterOfTheGatheredEmbeddings()
+    {
+        // 48 videos in batches of 4: before each epoch both ranks embed half the videos with the model, gather the table,
+        // search half of the 12 queries each; rank 0 writes the plan and the embeddings it was made from.
+        var config = WriteConfig("clustered", videos: 48, epochs: 3, batchVideos: 4, retrieval: """{ "enabled": true, "k": 7, "first_epoch": "features" }""");
+        var result = await _mpi.RunAsync(2, TimeSpan.FromMinutes(5), "train", "--config", config, "--json");
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+
+        var output = Path.Combine(_dir, "clustered", "out");
+        foreach (var epoch in new[] { 0, 1, 2 })
+        {
+            var trained = await BatchPlan.ReadAsync(VideoClipTrainer.PlanPath(output, epoch));
+            Assert.Equal(BatchPlanKinds.Clustered, trained.Kind);
+            var embeddings = ClusteredEpochPlanner.EmbeddingsPath(Path.Combine(output, "embeddings"), epoch);
+            var single = Path.Combine(_dir, $"single-{epoch}.parquet");
+            var cluster = await CliRunner.RunAsync(null, "cluster", "--embeddings", embeddings, "--out", single, "--epoch", $"{epoch}", "--seed", "5", "--batch-videos", "4", "--k", "7");
+            Assert.True(cluster.ExitCode == 0, cluster.Stdout + cluster.Stderr);
+            Assert.Equal((await BatchPlan.ReadAsync(single)).Batches, trained.Batches);
+        }
+
+        // Epochs 1 and 2 were clustered on the model's embeddings as trained so far, not on the frozen features.
+        var lineage = await EmbeddingsFile.ReadAsync(ClusteredEpochPlanner.EmbeddingsPath(Path.Combine(output, "embeddings"), 2));
+        Assert.Equal(EmbeddingSources.Model, lineage.Lineage.Source);
     }
 
     [Fact]
