@@ -65,9 +65,9 @@ mpi=(mpirun --oversubscribe -np 2)
 [[ $(id -u) -ne 0 ]] || mpi=(mpirun --allow-run-as-root --oversubscribe -np 2)
 [[ -f "$work/embeddings.parquet" ]] || "${bench[@]}" embeddings "$work/vectors.f32" "$n" "$d" "$work/embeddings.parquet"
 cluster_args=(cluster --embeddings "$work/embeddings.parquet" --k "$k" --threads 1 --seed 1 --epoch 1 --json)
-# Only the JSON summary line: a launcher may put other bytes (e.g. terminal modes) on the ranks' output.
-one="$("${videodata[@]}" "${cluster_args[@]}" --out "$work/plan-1.parquet" 2>/dev/null | grep '^{')"
-two="$("${mpi[@]}" "${videodata[@]}" "${cluster_args[@]}" --out "$work/plan-2.parquet" 2>/dev/null | grep '^{')"
+# Only the JSON summary: mpirun may hand rank 0 a terminal, and .NET then writes a terminal-mode sequence first.
+one="$("${videodata[@]}" "${cluster_args[@]}" --out "$work/plan-1.parquet" 2>/dev/null | grep -o '{.*}')"
+two="$("${mpi[@]}" "${videodata[@]}" "${cluster_args[@]}" --out "$work/plan-2.parquet" 2>/dev/null | grep -o '{.*}')"
 same="differ"; cmp -s "$work/plan-1.parquet" "$work/plan-2.parquet" && same="identical"
 /usr/bin/python3 -c 'import json, sys
 one, two = json.loads(sys.argv[1]), json.loads(sys.argv[2])

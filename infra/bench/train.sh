@@ -71,8 +71,8 @@ clips = sum(x["clips"] for x in steps) * s["world_size"]
 seconds = sum(x["step_ms"] for x in steps) / 1000
 print("%d rank(s): %d steps, %.1f ms per step, all-reduce %.2f ms (%.1f%% of step time), %.0f clips/s" % (s["world_size"], s["steps"], s["mean_step_ms"], s["mean_all_reduce_ms"], 100 * s["all_reduce_share"], clips / seconds))' "$1"; }
 rm -rf "$work/ddp-1" "$work/ddp-2"
-one="$("${videodata[@]}" train --config pipelines/videoclip-tiny.json --output "$work/ddp-1" --threads 2 --json 2>/dev/null | grep '^{')"
-two="$("${mpi[@]}" "${videodata[@]}" train --config pipelines/videoclip-tiny.json --output "$work/ddp-2" --threads 1 --json 2>/dev/null | grep '^{')"
+one="$("${videodata[@]}" train --config pipelines/videoclip-tiny.json --output "$work/ddp-1" --threads 2 --json 2>/dev/null | grep -o '{.*}')"
+two="$("${mpi[@]}" "${videodata[@]}" train --config pipelines/videoclip-tiny.json --output "$work/ddp-2" --threads 1 --json 2>/dev/null | grep -o '{.*}')"
 echo "[bench] tiny trainer, $(summary "$work/ddp-1/train-log.jsonl" <<<"$one")"
 echo "[bench] tiny trainer, $(summary "$work/ddp-2/train-log.jsonl" <<<"$two")"
 echo "[bench] MPI all-reduce of 256 MiB of floats, 2 ranks, by bucket size (best of 3):"
