@@ -103,6 +103,7 @@ internal static class TrainCommand
         {
             config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests,
         };
+        var finish = FinishOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var file = parseResult.GetValue(config)!;
@@ -166,7 +167,7 @@ internal static class TrainCommand
                     return await RehearseAsync(loaded, options, data.Train, me, rankSource, digestPath is null ? null : new FileInfo(digestPath), cancellationToken).ConfigureAwait(false);
                 }
 
-                return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);
+                return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), finish.Read(parseResult, parseResult.GetValue(resume)), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
             {
@@ -177,9 +178,15 @@ internal static class TrainCommand
         return command;
     }
 
-    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, bool resume, long? stopAfter, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, bool resume, long? stopAfter, FinishOptions.Values finish, CancellationToken cancellationToken)
     {
         var planner = EpochPlannerFactory.Create(loaded, data.Train);
+        if (!resume && options.Rank.Rank == 0)
+        {
+            // Before the log is opened: the old run's log is part of what --overwrite removes.
+            FinishOptions.PrepareFreshOutput(options.OutputDirectory, finish.Overwrite);
+        }
+
         Directory.CreateDirectory(options.OutputDirectory);
         var logName = options.Rank.Rank == 0 ? "train-log.jsonl" : $"train-log.rank-{options.Rank.Rank}.jsonl";
         using var log = new StreamWriter(Path.Combine(options.OutputDirectory, logName), append: true);
@@ -197,10 +204,21 @@ internal static class TrainCommand
         using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom);
         if (resumeFrom is not null)
         {
+            foreach (var warning in trainer.ResumeWarnings)
+            {
+                Console.Error.WriteLine($"videodata train: warning: {warning}");
+                observer.Write(new { kind = "warning", message = warning });
+            }
+
             Console.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
         }
 
         await trainer.RunAsync(stopAfter, cancellationToken).ConfigureAwait(false);
+        if (options.Rank.Rank == 0)
+        {
+            FinishOptions.Export(trainer, finish, observer.Write);
+        }
+
         if (options.Rank.WorldSize > 1)
         {
             Console.WriteLine($"{options.Rank}: weights sha256 {WeightsDigest(trainer.Model)} (the same on every rank)");
