@@ -398,7 +398,8 @@ internal static class TrainCommand
         {
             var recall = r.RecallAt1 is null ? "no held-out set" : string.Create(CultureInfo.InvariantCulture, $"held-out R@1 {r.RecallAt1:P1}  R@5 {r.RecallAt5:P1} over {r.EvalClips} clips (chance {1.0 / r.EvalClips:P1})");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {r.Epoch} done: {r.Steps} steps, mean loss {r.MeanLoss:F4}, data wait {r.DataWaitShare:P2} of step time, {recall}"));
-            Write(new { kind = "epoch", r.Epoch, r.Steps, r.MeanLoss, r.DataWaitShare, r.RecallAt1, r.RecallAt5, r.EvalClips });
+            // An epoch resumed at its end trains no step: its mean loss is NaN, which JSON cannot hold, so the log says null.
+            Write(new { kind = "epoch", r.Epoch, r.Steps, MeanLoss = r.Steps == 0 ? (double?)null : r.MeanLoss, r.DataWaitShare, r.RecallAt1, r.RecallAt5, r.EvalClips });
         }
 
         public void OnCheckpoint(string path)
