@@ -16,6 +16,7 @@ packages=(ffmpeg libavformat59 libavcodec59 libavutil57 libswscale6)
 if ((with_tests)); then
   packages+=(libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config gcc libc6-dev)
   command -v npm >/dev/null || packages+=(nodejs npm)  # s3rver and DuckDB run on Node.js (Debian 12: Node 18)
+  packages+=(python3-torch python3-numpy)  # the training export test loads our .pth with PyTorch itself
 fi
 missing=()
 for p in "${packages[@]}"; do
