@@ -48,8 +48,8 @@ internal static class ClipsCommand
             + "the text, and the tokens that reach the model of those in the span. The clips are computed by the sampler training uses, on the videos "
             + "as the training store reads them, so they are exactly what a run with the same sampler settings and seed trains on.\n\n"
             + "Examples:\n"
-            + "  videodata clips --shards out/demo/features/shards --video demo-0001 --epoch 0\n"
-            + "  videodata clips --config pipelines/videoclip-demo.json --video demo-0001 --epoch 2 --json\n"
+            + "  videodata clips --shards out/demo/features/shards --video demo002 --epoch 0\n"
+            + "  videodata clips --config pipelines/videoclip-demo.json --video demo002 --epoch 2 --json\n"
             + "  videodata clips --config pipelines/videoclip-demo.json --plan out/train/videoclip-demo/plans/epoch-0001.parquet --batch 0")
         {
             shards, config, video, epoch, seed, plan, batch, json,

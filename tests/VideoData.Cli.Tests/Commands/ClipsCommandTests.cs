@@ -160,6 +160,19 @@ public sealed class ClipsCommandTests : IAsyncLifetime
         Assert.Equal(streamed, printed);
     }
 
+    [Fact]
+    public async Task ClipsHelp_ListsEveryOptionAndExamples()
+    {
+        var result = await CliRunner.RunAsync(null, "clips", "--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (var option in new[] { "--shards <PATH|URI>", "--config <FILE>", "--video <ID>", "--epoch <E>", "--seed <N>", "--plan <PLAN>", "--batch <N>", "--json" })
+        {
+            Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("videodata clips --shards out/demo/features/shards --video demo002 --epoch 0", result.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "--video", "nope", "--epoch", "0" }, "Video 'nope'")]
     [InlineData(new[] { "--video", "x" }, "--video needs --epoch")]

@@ -184,6 +184,17 @@ public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.Straight
         Assert.Equal(6, LoggedSteps(folder).Count);
     }
 
+    [Fact]
+    public async Task TrainHelp_ListsOverwriteAndTheExports()
+    {
+        var result = await CliRunner.RunAsync(null, "train", "--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (var option in new[] { "--overwrite", "--export-pth <FILE>", "--export-safetensors <FILE>" })
+        {
+            Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>The uninterrupted run every crash test compares with, run once per test class.</summary>
     public sealed class StraightRun : IAsyncLifetime
     {
