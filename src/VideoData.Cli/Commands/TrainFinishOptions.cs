@@ -21,7 +21,7 @@ internal static class FinishOptions
         var overwrite = new Option<bool>("--overwrite")
         {
             Description = "Start a fresh run even though the output folder holds another run: its checkpoints, plans, embeddings and "
-                + "train-log*.jsonl are deleted first (other files are left alone). Without it, a fresh run (no --resume) into such a folder is refused.",
+                + "train-log.jsonl are deleted first (other files are left alone). Without it, a fresh run (no --resume) into such a folder is refused.",
         };
         var pth = new Option<FileInfo?>("--export-pth")
         {
