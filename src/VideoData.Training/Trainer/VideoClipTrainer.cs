@@ -76,8 +76,8 @@ public sealed class VideoClipTrainer : IDisposable
     public string? ResumedFrom { get; private set; }
 
     /// <summary>
-    /// Why newer checkpoints were passed over on resume (one line each, naming the checkpoint and the problem), oldest
-    /// last; empty when the newest checkpoint was used. The caller should show these: the run continues from an older step.
+    /// Why newer checkpoints were passed over on resume (one line each, newest first, naming the checkpoint and the
+    /// problem); empty when the newest checkpoint was used. The caller should show these: the run continues from an older step.
     /// </summary>
     public IReadOnlyList<string> ResumeWarnings { get; private set; } = [];
 
