@@ -20,6 +20,7 @@ if ((with_tests)); then
   packages+=(slurm-wlm munge)  # the single-node Slurm cluster of SlurmClusterTests (infra/slurm/local-cluster.sh)
   packages+=(libopenmpi-dev)  # mpi.h: the MPI binding's constants are checked against it
   command -v npm >/dev/null || packages+=(nodejs npm)  # s3rver and DuckDB run on Node.js (Debian 12: Node 18)
+  packages+=(python3-torch python3-numpy)  # the training export test loads our .pth with PyTorch itself
 fi
 missing=()
 for p in "${packages[@]}"; do

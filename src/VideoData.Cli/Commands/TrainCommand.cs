@@ -108,6 +108,7 @@ internal static class TrainCommand
         {
             config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, collectiveTimeout, json, dataOnly, digests,
         };
+        var finish = FinishOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var file = parseResult.GetValue(config)!;
@@ -173,7 +174,7 @@ internal static class TrainCommand
                 int code;
                 try
                 {
-                    code = await TrainAsync(loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), cancellationToken).ConfigureAwait(false);
+                    code = await TrainAsync(loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), finish.Read(parseResult, parseResult.GetValue(resume)), cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (collective.WorldSize > 1)
                 {
@@ -195,10 +196,16 @@ internal static class TrainCommand
         return command;
     }
 
-    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, CancellationToken cancellationToken)
     {
         options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
         var planner = EpochPlannerFactory.Create(loaded, data.Train, collective);
+        if (!resume && options.Rank.Rank == 0)
+        {
+            // Before the log is opened: the old run's log is part of what --overwrite removes.
+            FinishOptions.PrepareFreshOutput(options.OutputDirectory, finish.Overwrite);
+        }
+
         Directory.CreateDirectory(options.OutputDirectory);
         var logName = options.Rank.Rank == 0 ? "train-log.jsonl" : $"train-log.rank-{options.Rank.Rank}.jsonl";
         using var log = new StreamWriter(Path.Combine(options.OutputDirectory, logName), append: true);
@@ -217,11 +224,22 @@ internal static class TrainCommand
         using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom, collective);
         if (resumeFrom is not null)
         {
+            foreach (var warning in trainer.ResumeWarnings)
+            {
+                Console.Error.WriteLine($"videodata train: warning: {warning}");
+                observer.Write(new { kind = "warning", message = warning });
+            }
+
             human.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
         }
 
         var epochs = await trainer.RunAsync(stopAfter, cancellationToken).ConfigureAwait(false);
         var digest = trainer.CheckRanksAgree("at the end of the run");
+        if (options.Rank.Rank == 0)
+        {
+            FinishOptions.Export(trainer, finish, observer.Write);
+        }
+
         if (options.Rank.WorldSize > 1)
         {
             human.WriteLine($"{options.Rank}: weights sha256 {digest} (the same on every rank)");
@@ -416,7 +434,8 @@ internal static class TrainCommand
         {
             var recall = r.RecallAt1 is null ? "no held-out set" : string.Create(CultureInfo.InvariantCulture, $"held-out R@1 {r.RecallAt1:P1}  R@5 {r.RecallAt5:P1} over {r.EvalClips} clips (chance {1.0 / r.EvalClips:P1})");
             human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {r.Epoch} done: {r.Steps} steps, mean loss {r.MeanLoss:F4}, data wait {r.DataWaitShare:P2} of step time, {recall}"));
-            Write(new { kind = "epoch", r.Epoch, r.Steps, r.MeanLoss, r.DataWaitShare, r.RecallAt1, r.RecallAt5, r.EvalClips });
+            // An epoch resumed at its end trains no step: its mean loss is NaN, which JSON cannot hold, so the log says null.
+            Write(new { kind = "epoch", r.Epoch, r.Steps, MeanLoss = r.Steps == 0 ? (double?)null : r.MeanLoss, r.DataWaitShare, r.RecallAt1, r.RecallAt5, r.EvalClips });
         }
 
         public void OnCheckpoint(string path)

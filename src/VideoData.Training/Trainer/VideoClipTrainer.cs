@@ -38,6 +38,7 @@ public sealed class VideoClipTrainer : IDisposable
     private readonly ICollective _collective;
     private readonly GradientBuckets? _buckets;
     private TrainingState _state;
+    private IReadOnlyList<string> _checkpointHistory = [];
 
     private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state, ICollective collective)
     {
@@ -77,10 +78,21 @@ public sealed class VideoClipTrainer : IDisposable
     /// <summary>Where the run stands.</summary>
     public TrainingState State => _state;
 
+    /// <summary>The checkpoint folder this trainer was restored from, or null for a fresh run.</summary>
+    public string? ResumedFrom { get; private set; }
+
+    /// <summary>
+    /// Why newer checkpoints were passed over on resume (one line each, newest first, naming the checkpoint and the
+    /// problem); empty when the newest checkpoint was used. The caller should show these: the run continues from an older step.
+    /// </summary>
+    public IReadOnlyList<string> ResumeWarnings { get; private set; } = [];
+
     /// <summary>
     /// Creates a trainer. With <paramref name="resumeFrom"/> (a checkpoint folder, or an output folder whose
-    /// newest checkpoint is used) it restores model, optimizer, RNG and position; otherwise it starts fresh
-    /// from <see cref="TrainerOptions.Seed"/>.
+    /// newest readable checkpoint is used, see <see cref="ResumeWarnings"/>) it restores model, optimizer, RNG and
+    /// position; otherwise it starts fresh from <see cref="TrainerOptions.Seed"/>, and rank 0 refuses an output folder
+    /// that already holds a run's checkpoints, plans or embeddings (<see cref="TrainingOutput.EnsureFresh"/>): their plans would be
+    /// reused and their checkpoints mixed with the new ones.
     /// </summary>
     /// <param name="options">Trainer options; validated here.</param>
     /// <param name="train">Training videos.</param>
@@ -122,13 +134,19 @@ public sealed class VideoClipTrainer : IDisposable
 
         if (resumeFrom is null)
         {
+            if (options.Rank.Rank == 0)
+            {
+                TrainingOutput.EnsureFresh(options.OutputDirectory, logs: false);
+            }
+
             var fresh = new TrainingState(0, 0, 0, options.Seed, options.Rank.Rank, options.Rank.WorldSize, options.Model);
             var started = new VideoClipTrainer(options, train, heldOut, planner, observer, fresh, collective);
             started.BroadcastWeights();
             return started;
         }
 
-        var checkpoint = TrainingCheckpoint.Resolve(resumeFrom);
+        var resumePoint = TrainingCheckpoint.Resolve(resumeFrom);
+        var checkpoint = resumePoint.Folder;
         var state = TrainingCheckpoint.ReadState(checkpoint);
         if (state.Model != options.Model)
         {
@@ -151,6 +169,9 @@ public sealed class VideoClipTrainer : IDisposable
         state = state with { Rank = options.Rank.Rank };
         var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state, collective);
         TrainingCheckpoint.Restore(checkpoint, trainer.Model, trainer._optimizer);
+        trainer.ResumedFrom = checkpoint;
+        trainer.ResumeWarnings = resumePoint.Warnings;
+        trainer._checkpointHistory = resumePoint.History;
         // Every rank restored the same checkpoint file; the check proves it before any step.
         trainer.CheckRanksAgree("after resuming");
         return trainer;
@@ -328,7 +349,8 @@ public sealed class VideoClipTrainer : IDisposable
             return null;
         }
 
-        var path = TrainingCheckpoint.Save(Options.OutputDirectory, _state, Model, _optimizer, Options.KeepCheckpoints);
+        var (path, history) = TrainingCheckpoint.Save(Options.OutputDirectory, _state, Model, _optimizer, Options.KeepCheckpoints, _checkpointHistory);
+        _checkpointHistory = history;
         _observer?.OnCheckpoint(path);
         return path;
     }
