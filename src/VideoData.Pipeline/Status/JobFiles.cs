@@ -175,6 +175,14 @@ public sealed record JobFiles(
         }
     }
 
+    /// <summary>The store view of the output at <paramref name="outputUri"/> (a folder, <c>file://</c> or <c>s3://bucket/prefix</c>), keys relative to it.</summary>
+    public static IBlobStore OpenOutput(BlobStoreResolver resolver, string outputUri)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        var (store, key) = resolver.Resolve(outputUri);
+        return new PrefixedBlobStore(store, key);
+    }
+
     /// <summary>Whether <paramref name="name"/> is <c>shard-N</c> (digits), and N.</summary>
     internal static bool TryParseShardName(ReadOnlySpan<char> name, out int shardId)
     {

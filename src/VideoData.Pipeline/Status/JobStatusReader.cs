@@ -136,7 +136,8 @@ public static class JobStatusReader
             var elapsed = started is { } s ? (now - s).TotalSeconds : (double?)null;
             var inProgress = lease is null ? ShardStates.Partial : lease.IsStaleAt(now) ? ShardStates.Stale : ShardStates.Running;
             var note = staleNote ?? (lease is null ? "work files but no lease: an interrupted run (or a worker without leases); a rerun resumes it" : null);
-            if (median is { } m && elapsed > options.StragglerFactor * m)
+            // A stale shard is already flagged as its worker's death; a straggler is one whose worker is alive but slow.
+            if (median is { } m && inProgress != ShardStates.Stale && elapsed > options.StragglerFactor * m)
             {
                 note = (note is null ? string.Empty : note + "; ") + $"straggler: {elapsed / m:F1}× the median shard time ({m:F0} s)";
             }
@@ -176,8 +177,9 @@ public static class JobStatusReader
         {
             if (tokens[i].Contains(videoId, StringComparison.Ordinal))
             {
+                var leading = tokens[i].Length - tokens[i].TrimStart('(', '\'', '"').Length;
                 var trailing = tokens[i].Length - tokens[i].TrimEnd(':', ',', ';', '.', ')', '\'', '"').Length;
-                tokens[i] = "<video>" + tokens[i][^trailing..];
+                tokens[i] = string.Concat(tokens[i].AsSpan(0, leading), "<video>", tokens[i].AsSpan(tokens[i].Length - trailing));
             }
         }
 
