@@ -17,6 +17,7 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     CaptionsCommand.Create(),
     ClusterCommand.Create(),
     StatusCommand.Create(),
+    ReportCommand.Create(),
 };
 
 // The main thread runs the encoder's forward passes (see MainThreadWorker: glibc reuses large freed blocks only in the

@@ -77,6 +77,11 @@ internal static class TrainCommand
                 + "and print batch counts and batches/s: checks a distributed launch's data and measures the input pipeline. Uses the trainer's plan "
                 + "files in OUTPUT/plans/ where they exist, else the seeded shuffle the trainer would make; writes nothing to the output folder.",
         };
+        var tensorboard = new Option<string?>("--tensorboard")
+        {
+            Description = "Also write TensorBoard event files (loss, learning rate, step time, data wait per step; recall per epoch) into DIR; open with `tensorboard --logdir DIR`. Rank 0 only.",
+            HelpName = "DIR",
+        };
         var digests = new Option<string?>("--digests")
         {
             Description = "With --data-only: write one JSON line per batch (epoch, step, plan_batch, video ids, SHA-256 of the batch's clips) to FILE, "
@@ -101,7 +106,7 @@ internal static class TrainCommand
             + "    RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C &\n"
             + "    RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C")
         {
-            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests,
+            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests, tensorboard,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -166,7 +171,7 @@ internal static class TrainCommand
                     return await RehearseAsync(loaded, options, data.Train, me, rankSource, digestPath is null ? null : new FileInfo(digestPath), cancellationToken).ConfigureAwait(false);
                 }
 
-                return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);
+                return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), cancellationToken, parseResult.GetValue(tensorboard)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
             {
@@ -177,7 +182,7 @@ internal static class TrainCommand
         return command;
     }
 
-    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, bool resume, long? stopAfter, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, bool resume, long? stopAfter, CancellationToken cancellationToken, string? tensorboard = null)
     {
         var planner = EpochPlannerFactory.Create(loaded, data.Train);
         Directory.CreateDirectory(options.OutputDirectory);
@@ -194,7 +199,15 @@ internal static class TrainCommand
             $"train {loaded.Name}: {data.Train.VideoIds.Count} videos, {data.HeldOut?.VideoIds.Count ?? 0} held out, "
             + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}"
             + (options.Rank.WorldSize > 1 ? $", {options.Rank} (gradients averaged through {options.Rendezvous})" : string.Empty));
-        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom);
+        ITrainingObserver observers = observer;
+        if (tensorboard is not null && options.Rank.Rank == 0)
+        {
+            var board = new TensorBoardObserver(tensorboard);
+            Console.WriteLine($"TensorBoard event files in {board.LogDir} (tensorboard --logdir {tensorboard})");
+            observers = new FanOutObserver(observer, board);
+        }
+
+        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observers, resumeFrom);
         if (resumeFrom is not null)
         {
             Console.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
