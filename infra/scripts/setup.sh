@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what VideoData needs on Debian 12 and builds it.
 #   setup.sh            FFmpeg 5.1 runtime libraries + CLI, restore, build (what `videodata` needs)
-#   setup.sh --tests    also the FFmpeg headers and a C compiler (struct-offset test), and the pinned
+#   setup.sh --tests    also the FFmpeg headers and a C compiler (struct-offset test), Chromium (the
+#                       report tests load the HTML reports headless), and the pinned
 #                       npm test tools (s3rver, DuckDB) into .tools/ (never globally)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -15,6 +16,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 packages=(ffmpeg libavformat59 libavcodec59 libavutil57 libswscale6)
 if ((with_tests)); then
   packages+=(libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config gcc libc6-dev)
+  packages+=(chromium)  # the report tests load the HTML reports in headless Chromium
   command -v npm >/dev/null || packages+=(nodejs npm)  # s3rver and DuckDB run on Node.js (Debian 12: Node 18)
 fi
 missing=()

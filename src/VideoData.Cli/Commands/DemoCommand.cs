@@ -22,7 +22,8 @@ internal static class DemoCommand
         var command = new Command(
             "demo",
             "Generates a small corpus (short synthetic videos with captions in HowTo100M JSON, WebVTT and SRT, plus a few broken videos "
-            + "and captions) and preprocesses it to a local folder on the CPU, end to end: what `preprocess` does at scale.")
+            + "and captions) and preprocesses it to a local folder on the CPU, end to end: what `preprocess` does at scale. "
+            + "Ends by writing OUT/report.html (plots of progress, failures, durations, captions and feature health; see `videodata report`) and printing its path.")
         {
             folder, videos, seconds, weights, progress,
         };

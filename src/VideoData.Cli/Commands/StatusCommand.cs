@@ -50,8 +50,11 @@ internal static class StatusCommand
                     throw new ArgumentException($"--rate-window {minutes} must be a positive number of minutes.");
                 }
 
-                var options = new JobStatusOptions { RateWindow = TimeSpan.FromMinutes(minutes) }.Validate();
-                using var resolver = new BlobStoreResolver(storage.Options(parseResult));
+                var options = new JobStatusOptions { RateWindow = TimeSpan.FromMinutes(minutes), ReadConcurrency = 32 }.Validate();
+                var storeOptions = storage.Options(parseResult);
+                // Status is hundreds of tiny reads: latency-bound, so more of them in flight than a worker's default.
+                storeOptions.S3.MaxConcurrency = Math.Max(storeOptions.S3.MaxConcurrency, 32);
+                using var resolver = new BlobStoreResolver(storeOptions);
                 var store = JobFiles.OpenOutput(resolver, target);
                 var asJson = parseResult.GetValue(json);
                 var redraw = every is not null && !asJson && !Console.IsOutputRedirected;

@@ -22,7 +22,7 @@ internal static partial class HeadlessChromium
     {
         var url = new Uri(Path.GetFullPath(htmlPath)).AbsoluteUri;
         var (dom, domLog) = await RunAsync(profileDirectory, "--dump-dom", url);
-        var (_, shotLog) = await RunAsync(profileDirectory, $"--screenshot={Path.GetFullPath(screenshotPath)}", "--window-size=1200,2400", "--hide-scrollbars", url);
+        var (_, shotLog) = await RunAsync(profileDirectory, $"--screenshot={Path.GetFullPath(screenshotPath)}", "--window-size=1200,5200", "--hide-scrollbars", url);
         var console = ConsoleLine().Matches(domLog + "\n" + shotLog).Select(m => m.Value).ToList();
         return new PageLoad(dom, console, screenshotPath);
     }

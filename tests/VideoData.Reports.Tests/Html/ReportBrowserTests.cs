@@ -114,7 +114,7 @@ public sealed partial class ReportBrowserTests(ReportOutputsFixture outputs, ITe
         {
             var figure = Regex.Match(dom, $"<figure class=\"plot\" id=\"{id}\">(.*?)</figure>", RegexOptions.Singleline);
             Assert.True(figure.Success, $"the page has no figure '{id}'");
-            Assert.Matches("<svg[^>]*>.*<(path|rect)", figure.Groups[1].Value);
+            Assert.Matches("(?s)<svg[^>]*>.*<(path|rect)", figure.Groups[1].Value);
         }
     }
 }
