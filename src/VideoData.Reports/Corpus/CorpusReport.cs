@@ -116,7 +116,8 @@ public static class CorpusReport
         page.Figure("plot-feature-cosine", Plots.Histogram("Per-video mean cosine similarity (sample)", "mean cosine of a video's mean feature to the others'", health.MeanCosine.ToList()), string.Create(c, $"Near 1 for every video means collapsed features (threshold {FeatureHealth.CollapsedCosine})."));
 
         page.Heading("Lineage");
-        var lineage = metadata.Where(m => m.Key.StartsWith("videodata.", StringComparison.Ordinal) && m.Key != "videodata.feature_layout")
+        // The shard's row index (videodata.index) lists every video: lineage, not a table of ids.
+        var lineage = metadata.Where(m => m.Key.StartsWith("videodata.", StringComparison.Ordinal) && m.Key is not ("videodata.feature_layout" or "videodata.index") && m.Value.Length <= 300)
             .OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => (IReadOnlyList<string>)[m.Key["videodata.".Length..], m.Value]).ToList();
         if (files.Plan is { } plan)
         {

@@ -34,6 +34,7 @@ public sealed partial class ReportBrowserTests(ReportOutputsFixture outputs, ITe
         // Four deliberately broken videos fail; the grid has a square per shard and the lineage names the encoder.
         Assert.Matches("<rect[^>]*data-state=\"done\"", page.Dom);
         Assert.Contains("s3d-g", page.Dom, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"demo000\":", page.Dom, StringComparison.Ordinal);
         Assert.Contains("RANDOM weights", page.Dom, StringComparison.Ordinal);
         Assert.Contains("broken_", page.Dom, StringComparison.Ordinal);
     }
