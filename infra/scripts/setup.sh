@@ -3,7 +3,7 @@
 #   setup.sh            FFmpeg 5.1 runtime libraries + CLI, Open MPI 4.1 (mpirun), restore, build (what `videodata` needs)
 #   setup.sh --tests    also the FFmpeg and Open MPI headers and a C compiler (struct-offset and constant tests), and the pinned
 #                       npm test tools (s3rver, DuckDB, the Kubernetes schema) into .tools/ (never globally),
-#                       Slurm and munge (a loopback cluster)
+#                       Slurm and munge (a loopback cluster), Chromium (the report tests load the HTML reports headless)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,6 +19,7 @@ if ((with_tests)); then
   packages+=(libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config gcc libc6-dev)
   packages+=(slurm-wlm munge)  # the single-node Slurm cluster of SlurmClusterTests (infra/slurm/local-cluster.sh)
   packages+=(libopenmpi-dev)  # mpi.h: the MPI binding's constants are checked against it
+  packages+=(chromium)  # the report tests load the HTML reports in headless Chromium
   command -v npm >/dev/null || packages+=(nodejs npm)  # s3rver and DuckDB run on Node.js (Debian 12: Node 18)
   packages+=(python3-torch python3-numpy)  # the training export test loads our .pth with PyTorch itself
 fi

@@ -18,6 +18,9 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     ClusterCommand.Create(),
     PlanCommand.Create(),
     ClipsCommand.Create(),
+
+    StatusCommand.Create(),
+    ReportCommand.Create(),
 };
 
 // The main thread runs the encoder's forward passes (see MainThreadWorker: glibc reuses large freed blocks only in the

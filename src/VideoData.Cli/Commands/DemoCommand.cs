@@ -2,6 +2,9 @@ using System.CommandLine;
 using VideoData.Cli.Progress;
 using VideoData.Pipeline.Demo;
 using VideoData.Pipeline.Definition;
+using VideoData.Pipeline.Status;
+using VideoData.Reports.Corpus;
+using VideoData.Storage.Blobs;
 using VideoData.Storage.Sharding;
 
 namespace VideoData.Cli.Commands;
@@ -19,7 +22,8 @@ internal static class DemoCommand
         var command = new Command(
             "demo",
             "Generates a small corpus (short synthetic videos with captions in HowTo100M JSON, WebVTT and SRT, plus a few broken videos "
-            + "and captions) and preprocesses it to a local folder on the CPU, end to end: what `preprocess` does at scale.")
+            + "and captions) and preprocesses it to a local folder on the CPU, end to end: what `preprocess` does at scale. "
+            + "Ends by writing OUT/report.html (plots of progress, failures, durations, captions and feature health; see `videodata report`) and printing its path.")
         {
             folder, videos, seconds, weights, progress,
         };
@@ -61,7 +65,7 @@ internal static class DemoCommand
             }
 
             var definition = PipelineDefinitionLoader.Load(null, overrides);
-            return await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
+            var exit = await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
             {
                 Console.Error.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", "shards", "shard-00000.parquet")}`; "
                     + $"failures and their reasons are in {Path.Combine(root, "features", "ledger")}.");
@@ -71,6 +75,17 @@ internal static class DemoCommand
                         + "Download the MIL-NCE HowTo100M checkpoint s3d_howto100m.pth and run `videodata demo --weights s3d_howto100m.pth` for real features.");
                 }
             }).ConfigureAwait(false);
+            if (exit != 0)
+            {
+                return exit;
+            }
+
+            // The run ends with the report: what a person opens first.
+            using var resolver = new BlobStoreResolver(new BlobStoreOptions());
+            var report = await CorpusReport.WriteAsync(JobFiles.OpenOutput(resolver, Path.Combine(root, "features")), Path.Combine(root, "report.html"), cancellationToken: cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"videodata demo: features: {report.FeatureVerdict}");
+            Console.WriteLine($"videodata demo: report written to {report.Path} (open it in a browser; `videodata status {Path.Combine(root, "features")}` shows the same counts as text)");
+            return 0;
         });
         return command;
     }

@@ -83,6 +83,11 @@ internal static class TrainCommand
                 + "and print batch counts and batches/s: checks a distributed launch's data and measures the input pipeline. Uses the trainer's plan "
                 + "files in OUTPUT/plans/ where they exist, else the seeded shuffle the trainer would make; writes nothing to the output folder.",
         };
+        var tensorboard = new Option<string?>("--tensorboard")
+        {
+            Description = "Also write TensorBoard event files (loss, learning rate, step time, data wait per step; recall per epoch) into DIR; open with `tensorboard --logdir DIR`. Rank 0 only.",
+            HelpName = "DIR",
+        };
         var digests = new Option<string?>("--digests")
         {
             Description = "With --data-only: write one JSON line per batch (epoch, step, plan_batch, video ids, SHA-256 of the batch's clips) to FILE, "
@@ -106,7 +111,7 @@ internal static class TrainCommand
             + "  mpirun -np 2 videodata train --config C                  # data-parallel on 2 ranks (OUTPUT shared)\n"
             + "  srun --mpi=pmix -n 8 videodata train --config C          # the same under Slurm")
         {
-            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, collectiveTimeout, json, dataOnly, digests,
+            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, collectiveTimeout, json, dataOnly, digests, tensorboard,
         };
         var finish = FinishOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -174,7 +179,7 @@ internal static class TrainCommand
                 int code;
                 try
                 {
-                    code = await TrainAsync(loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), finish.Read(parseResult, parseResult.GetValue(resume)), cancellationToken).ConfigureAwait(false);
+                    code = await TrainAsync(loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), finish.Read(parseResult, parseResult.GetValue(resume)), parseResult.GetValue(tensorboard), cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (collective.WorldSize > 1)
                 {
@@ -196,7 +201,7 @@ internal static class TrainCommand
         return command;
     }
 
-    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
     {
         options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
         var planner = EpochPlannerFactory.Create(loaded, data.Train, collective);
@@ -221,7 +226,15 @@ internal static class TrainCommand
             $"train {loaded.Name}: {data.Train.VideoIds.Count} videos, {data.HeldOut?.VideoIds.Count ?? 0} held out, "
             + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}"
             + (options.Rank.WorldSize > 1 ? $", {options.Rank} (gradients averaged by {collective.Description})" : string.Empty));
-        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom, collective);
+        ITrainingObserver observers = observer;
+        if (tensorboard is not null && options.Rank.Rank == 0)
+        {
+            var board = new TensorBoardObserver(tensorboard);
+            human.WriteLine($"TensorBoard event files in {board.LogDir} (tensorboard --logdir {tensorboard})");
+            observers = new FanOutObserver(observer, board);
+        }
+
+        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observers, resumeFrom, collective);
         if (resumeFrom is not null)
         {
             foreach (var warning in trainer.ResumeWarnings)

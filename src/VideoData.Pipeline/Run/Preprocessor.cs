@@ -101,6 +101,9 @@ public static class Preprocessor
                 "Set encoder.weights (or --weights) to s3d_howto100m.pth, the MIL-NCE HowTo100M checkpoint, for real features.");
         }
 
+        // The plan in brief, so `videodata status` can count shards not started and videos pending without the manifest.
+        await Status.ShardPlanFile.From(plan, manifestUri, definition.ShardSize).WriteIfChangedAsync(store, cancellationToken).ConfigureAwait(false);
+
         var captionTables = definition.Captions.Tables is { } location ? CaptionTables.Open(resolver, location) : null;
         var localRoot = store.RootUri.StartsWith("file:", StringComparison.Ordinal) ? new Uri(store.RootUri).LocalPath : null;
         var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, captionTables, localRoot);
