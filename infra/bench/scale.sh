@@ -7,7 +7,7 @@
 #   shards plan    videodata shards plan --manifest M --uri-template ... --json   (read, validate, SHA-256 order, cut)
 #   captions import videodata captions import raw_caption.json --out DIR           (stream, dedup, tokenize, Parquet tables)
 #   epoch plan     videodata plan --shards DIR --out plan.parquet                  (what train does before an epoch)
-#   status scan    SLOT for `videodata status` over the ~300 ledgers (see below)
+#   status scan    videodata status OUTPUT --json over the job's ~N/4096 published ledgers and its plan.json
 # and prints wall time, peak RSS, time per video, and the growth from 100k to 1.22 M against linear
 # (targets: time within 1.3x of linear, peak memory below 2 GB at 1.22 M for every step).
 #   infra/bench/scale.sh [SIZES...]      (work files in $BENCH_DIR or /tmp/videodata-bench-scale; ~6 GB at 1.22 M)
@@ -79,12 +79,29 @@ for n in "${sizes[@]}"; do
   read -r s kb < <(measure "$dir/epoch-plan" "$videodata" plan --shards "$dir/shards" --out "$dir/plan-epoch0.parquet" --json)
   printf '%s\tepoch plan\t%s\t%s\n' "$n" "$s" "$kb" | tee -a "$results"
 
-  # ---- SLOT: status scan over the published ledgers (`videodata status`, built in parallel by another workstream) ----
-  # When `videodata status` exists: publish ~N/4096 ledgers (one per shard of this size: ~300 at 1.22 M) under
-  # "$dir/status-output/ledger/" and measure it here exactly like the steps above, e.g.
-  #   read -r s kb < <(measure "$dir/status" "$videodata" status "$dir/status-output" --json)
-  #   printf '%s\tstatus scan\t%s\t%s\n' "$n" "$s" "$kb" | tee -a "$results"
-  # ---- end of SLOT ----
+  # Status scan: the published ledgers of a finished job of this size (one ledger per 4,096-video shard: ~300 at
+  # 1.22 M, each listing its videos as done), its plan.json, and `videodata status --json` over them: listing and small
+  # reads only, never a shard body.
+  if [[ ! -s "$dir/status-output/plan.json" ]]; then
+    rm -rf "$dir/status-output"
+    /usr/bin/python3 - "$dir/manifest.csv" "$dir/status-output" <<'PY'
+import csv, json, os, sys
+manifest, out = sys.argv[1], sys.argv[2]
+with open(manifest, newline="") as f:
+    ids = [row["video_id"] for row in csv.DictReader(f)]
+os.makedirs(os.path.join(out, "ledger"))
+size, shards = 4096, []
+for sid, first in enumerate(range(0, len(ids), size)):
+    chunk = ids[first:first + size]
+    shards.append({"id": sid, "videos": len(chunk)})
+    with open(os.path.join(out, "ledger", f"shard-{sid:05d}.json"), "w") as f:
+        json.dump({"shard_id": sid, "videos": [{"video_id": v, "status": "done", "attempts": 1, "seconds": 300} for v in chunk]}, f)
+with open(os.path.join(out, "plan.json"), "w") as f:
+    json.dump({"manifest": manifest, "shard_size": size, "videos": len(ids), "shards": shards}, f)
+PY
+  fi
+  read -r s kb < <(measure "$dir/status" "$videodata" status "$dir/status-output" --json)
+  printf '%s\tstatus scan\t%s\t%s\n' "$n" "$s" "$kb" | tee -a "$results"
 done
 
 echo
