@@ -41,16 +41,7 @@ public static class VideoEmbedder
         int videosPerBatch = 32,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(streamer);
-        ArgumentOutOfRangeException.ThrowIfLessThan(videosPerBatch, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
-        if (ids.Length == 0)
-        {
-            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
-        }
+        var ids = CheckedIds(store, model, streamer, epoch, videosPerBatch);
 
         var (vectors, hidden) = await EmbedAsync(store, ids, model, streamer, seed, epoch, videosPerBatch, cancellationToken).ConfigureAwait(false);
         return VideoEmbeddings.Create(ids, vectors, hidden, new EmbeddingLineage(EmbeddingSources.Model, checkpoint, epoch));
@@ -79,16 +70,7 @@ public static class VideoEmbedder
             return await FromModelAsync(store, model, streamer, seed, epoch, checkpoint, videosPerBatch, cancellationToken).ConfigureAwait(false);
         }
 
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(streamer);
-        ArgumentOutOfRangeException.ThrowIfLessThan(videosPerBatch, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
-        if (ids.Length == 0)
-        {
-            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
-        }
+        var ids = CheckedIds(store, model, streamer, epoch, videosPerBatch);
 
         var first = (int)((long)ids.Length * collective.Rank / collective.WorldSize);
         var end = (int)((long)ids.Length * (collective.Rank + 1) / collective.WorldSize);
@@ -276,5 +258,22 @@ public static class VideoEmbedder
         {
             mean[j] = (float)(sum[j] / seconds);
         }
+    }
+
+    /// <summary>The checks both entry points make, then the store's video ids in ordinal order (never empty).</summary>
+    private static string[] CheckedIds(IVideoStore store, VideoClipModel model, BatchStreamerOptions streamer, int epoch, int videosPerBatch)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(streamer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(videosPerBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
+        {
+            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
+        }
+
+        return ids;
     }
 }
