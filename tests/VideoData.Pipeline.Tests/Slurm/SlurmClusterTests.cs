@@ -12,7 +12,8 @@ namespace VideoData.Pipeline.Tests.Slurm;
 /// <summary>
 /// The shipped Slurm script on a real single-node cluster (infra/slurm/local-cluster.sh): a 4-task array over a
 /// corpus on S3 (s3rver) with one task requeued mid-run and another cancelled and resubmitted must give exactly the
-/// outputs of one process; and <c>srun</c> launches ranks that read their slot from Slurm.
+/// outputs of one process; <c>srun</c> launches ranks that read their slot from Slurm; and the shipped training script
+/// starts MPI ranks through <c>srun --mpi=pmix</c>.
 /// </summary>
 [Collection(PipelineCollection.Name)]
 public sealed class SlurmClusterTests : IClassFixture<SlurmClusterFixture>, IClassFixture<S3ServerFixture>, IDisposable
@@ -146,6 +147,56 @@ public sealed class SlurmClusterTests : IClassFixture<SlurmClusterFixture>, ICla
         var whole = single.OrderBy(Key, StringComparer.Ordinal).ToList();
         Assert.Equal(whole.Select(Key), union.Select(Key));
         Assert.Equal(whole.Select(Value), union.Select(Value));
+    }
+
+    [Fact]
+    public async Task SbatchTrainScript_SrunMpiPmixStartsTwoMpiRanks_BitIdenticalToMpirun()
+    {
+        // The tiny model without dropout, 48 videos in batches of 4 per rank: 6 steps of 2 ranks.
+        var config = Path.Combine(_dir, "train.json");
+        string Config(string output) => $$"""
+            {
+              "name": "slurm-train", "output": {{JsonSerializer.Serialize(output)}}, "seed": 5, "epochs": 1, "batch_videos": 4, "threads": 1,
+              "data": { "synthetic": { "videos": 48, "held_out_videos": 0, "min_seconds": 10, "max_seconds": 40 } },
+              "sampler": { "clip_per_video": 2 }, "streamer": { "assemblers": 1, "prefetch_depth": 2 },
+              "model": { "preset": "tiny", "feature_dim": 16, "hidden": 32, "feed_forward": 64, "dropout": 0 },
+              "optimizer": { "lr": 0.003, "warmup_steps": 2 }, "checkpoint": { "every_steps": 0, "keep": 2 }, "eval": { "videos": 0 }
+            }
+            """;
+        await File.WriteAllTextAsync(config, Config(Path.Combine(_dir, "srun-out")));
+        var mpirunConfig = Path.Combine(_dir, "train-mpirun.json");
+        await File.WriteAllTextAsync(mpirunConfig, Config(Path.Combine(_dir, "mpirun-out")));
+
+        // The shipped script, unchanged: srun --mpi=pmix inside the job; sbatch --wait returns when the job has ended.
+        var script = Path.Combine(RepoPaths.Root, "infra", "slurm", "train.sbatch");
+        var job = await SubmitAsync(["--wait", "--ntasks=2", "--cpus-per-task=1", "--mem-per-cpu=1G", "--time=10", script, config, "--json"], new Dictionary<string, string?> { ["VIDEODATA"] = Tool });
+        var log = File.ReadAllText(Path.Combine(_dir, $"videodata-train-{job}.log"));
+        var record = Assert.Single(await JobRecordsAsync(job));
+        Assert.True(record["JobState"] == "COMPLETED" && record["ExitCode"] == "0:0", log + _slurm.DaemonLogs());
+
+        // Rank and size came from MPI (PMIx), not from Slurm's variables: the collective is Open MPI's, on both ranks.
+        foreach (var rank in new[] { 0, 1 })
+        {
+            Assert.Contains($"rank {rank} of 2 (gradients averaged by MPI (Open MPI v4.", log, StringComparison.Ordinal);
+        }
+
+        static string[] Digests(string text) =>
+            text.Split('\n').Where(l => l.Contains("weights sha256 ", StringComparison.Ordinal)).Select(l => l.Split("sha256 ")[1].Split(' ')[0]).ToArray();
+        var srunDigests = Digests(log);
+        Assert.Equal(2, srunDigests.Length);
+        Assert.Equal(srunDigests[0], srunDigests[1]);
+        var summary = JsonDocument.Parse(log.Split('\n').Single(l => l.StartsWith("{\"command\":\"train\"", StringComparison.Ordinal))).RootElement;
+        Assert.Equal(2, summary.GetProperty("world_size").GetInt32());
+        Assert.Equal(6, summary.GetProperty("steps").GetInt32());
+
+        // The same job under mpirun ends with the same weights, bit for bit: the launcher changes nothing.
+        var (code, stdout, stderr) = await _slurm.RunAsync(
+            "mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "2", Tool, "train", "--config", mpirunConfig], _dir, timeout: TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, stdout + stderr);
+        var mpirunDigests = Digests(stdout + stderr);
+        Assert.Equal(2, mpirunDigests.Length);
+        Assert.All(mpirunDigests, d => Assert.Equal(srunDigests[0], d));
+        Assert.Equal(summary.GetProperty("weights_sha256").GetString(), srunDigests[0]);
     }
 
     private async Task<string> SubmitAsync(string[] arguments, IReadOnlyDictionary<string, string?> environment)
