@@ -18,9 +18,14 @@ public static class WeightDigest
     {
         ArgumentNullException.ThrowIfNull(parameters);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var parameter in parameters)
+        var list = parameters.ToList(); // enumerated before the scope opens, so the scopes own only the temporaries below
+        // The scopes also keep every temporary alive: TorchSharp tensors have finalizers, and an unreferenced temporary
+        // (the detach() result while its cpu() runs) can be finalized on the finalizer thread in the middle of the native
+        // call that reads it, a use-after-free that crashed a two-rank test host inside libtorch's to().
+        foreach (var parameter in list)
         {
-            using var host = parameter.detach().cpu().contiguous();
+            using var scope = NewDisposeScope(); // per parameter: only one host copy exists at a time
+            var host = parameter.detach().cpu().contiguous();
             hash.AppendData(MemoryMarshal.AsBytes(host.data<float>().ToArray().AsSpan()));
         }
 
