@@ -204,7 +204,7 @@ internal static class TrainCommand
     private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
     {
         options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
-        var planner = EpochPlannerFactory.Create(loaded, data.Train, collective);
+        var (planner, trainVideos) = EpochPlannerFactory.CreateForTraining(loaded, data.Train, collective);
         if (!resume && options.Rank.Rank == 0)
         {
             // Before the log is opened: the old run's log is part of what --overwrite removes.
@@ -234,7 +234,7 @@ internal static class TrainCommand
             observers = new FanOutObserver(observer, board);
         }
 
-        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observers, resumeFrom, collective);
+        using var trainer = VideoClipTrainer.Create(options, trainVideos, data.HeldOut, planner, observers, resumeFrom, collective);
         if (resumeFrom is not null)
         {
             foreach (var warning in trainer.ResumeWarnings)

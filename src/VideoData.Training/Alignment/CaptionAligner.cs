@@ -1,0 +1,314 @@
+using VideoData.Features.Runtime;
+using VideoData.Training.Data;
+using VideoData.Training.Model;
+using VideoData.Training.Sampling;
+using static TorchSharp.torch;
+
+namespace VideoData.Training.Alignment;
+
+/// <summary>
+/// TAN-style caption alignment with the current model: for every caption segment, the text tower embeds the segment
+/// alone (laid out as a clip's caption), the video tower embeds the segment's seconds moved by every whole-second
+/// offset δ in [−W, W] (each span laid out as a clip's video, so the model sees what it sees in training), and the
+/// cosine similarity of the two picks the best offset.
+/// </summary>
+/// <remarks>
+/// <para><b>Alignability score</b> = the best offset's cosine minus the mean cosine over the window's offsets. Why this
+/// and not the raw peak or a softmax: (1) raw cosines are not calibrated across texts (a contrastive model gives some
+/// texts higher similarity with everything), and subtracting the text's own mean over the window removes that bias;
+/// (2) what re-timing needs is that the segment can be localised — a segment that matches every second of its window
+/// equally (generic speech) has nothing to move to, and one that matches none (unrelated speech) neither: both get a
+/// margin near 0, while a segment that describes a particular stretch of the window gets a clear peak; (3) unlike a
+/// softmax-normalised peak it needs no temperature, and it is in cosine units, so one threshold reads the same for any
+/// model width. The score is at least 0 (the maximum is never below the mean).</para>
+/// <para><b>Invariants.</b> (1) The table is a pure function of the model's weights, the videos, the sampler's layout and
+/// the options (no randomness; offsets are tried in the order 0, −1, +1, −2, … and a later one wins only when strictly
+/// better, so ties keep the smallest move). (2) One row per caption segment of every video of the store, in store then
+/// segment order. (3) Aligned times are the original times moved by the chosen whole number of seconds, clamped to the
+/// video. (4) Every video keeps at least one segment (its best-scoring one) so it stays sampleable. (5) The model's
+/// train/eval mode is restored afterwards.</para>
+/// </remarks>
+public static class CaptionAligner
+{
+    /// <summary>
+    /// Aligns every caption segment of every video in <paramref name="store"/> with <paramref name="model"/>.
+    /// </summary>
+    /// <param name="store">The videos with their original caption times.</param>
+    /// <param name="model">The model whose towers score; runs in eval mode, on the device its weights are on.</param>
+    /// <param name="sampler">The clip layout (caption length, video tokens, feature width) the model was trained with.</param>
+    /// <param name="options">Window, threshold and batch sizes; validated here.</param>
+    /// <param name="checkpoint">What the model is (a checkpoint folder or a description), for the lineage.</param>
+    /// <param name="epoch">The epoch the table is made for, or null.</param>
+    /// <param name="cancellationToken">Stops the alignment.</param>
+    public static async Task<AlignmentTable> AlignAsync(
+        IVideoStore store,
+        VideoClipModel model,
+        ClipSamplerOptions sampler,
+        AlignmentOptions options,
+        string checkpoint,
+        int? epoch,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampler);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        options.Validate();
+        sampler.Validate();
+        if (store.FeatureDim != sampler.FeatureDim || model.Options.FeatureDim != sampler.FeatureDim)
+        {
+            throw new ArgumentException(
+                $"The videos have {store.FeatureDim}-d features, the sampler option FeatureDim is {sampler.FeatureDim} and the model expects {model.Options.FeatureDim}-d; all three must agree.",
+                nameof(sampler));
+        }
+
+        if (sampler.MaxVideoTokens > model.Options.MaxVideoTokens)
+        {
+            throw new ArgumentException($"The sampler lays out {sampler.MaxVideoTokens} video tokens; the model takes at most {model.Options.MaxVideoTokens}.", nameof(sampler));
+        }
+
+        var rows = new List<AlignedSegment>();
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            foreach (var chunk in store.VideoIds.Chunk(options.VideosPerChunk))
+            {
+                var videos = new VideoRecord[chunk.Length];
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    videos[i] = await store.GetAsync(chunk[i], cancellationToken).ConfigureAwait(false);
+                    videos[i].EnsureSampleable(sampler.FeatureDim);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                rows.AddRange(AlignChunk(videos, model, sampler, options, cancellationToken));
+            }
+        }
+        finally
+        {
+            if (wasTraining)
+            {
+                model.train();
+            }
+        }
+
+        return new AlignmentTable(new AlignmentLineage(checkpoint, epoch, options.WindowSeconds, options.Threshold), rows);
+    }
+
+    /// <summary>The video span the model sees for a segment <c>[start, end)</c> moved by <paramref name="offset"/>, or null when it leaves the video.</summary>
+    internal static (int Start, int End)? CandidateSpan(double start, double end, int offset, int seconds)
+    {
+        var first = (int)Math.Floor(start + offset);
+        var last = (int)Math.Ceiling(end + offset);
+        if (last <= first)
+        {
+            // A zero-length segment still names one second.
+            last = first + 1;
+        }
+
+        first = Math.Max(first, 0);
+        last = Math.Min(last, seconds);
+        return first < last ? (first, last) : null;
+    }
+
+    /// <summary>
+    /// Chooses each segment's offset and score from <paramref name="cosines"/>[segment][δ + W] (NaN where the moved span
+    /// leaves the video) and marks what is kept. Pure; the heart of the alignment, tested directly.
+    /// </summary>
+    internal static AlignedSegment[] Decide(string videoId, IReadOnlyList<CaptionSegment> segments, int seconds, double[][] cosines, int window, double threshold)
+    {
+        var result = new AlignedSegment[segments.Count];
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var c = cosines[i];
+            var bestOffset = 0;
+            var best = double.NegativeInfinity;
+            double sum = 0;
+            var count = 0;
+            for (var k = 0; k <= 2 * window; k++)
+            {
+                // 0, −1, +1, −2, +2, …: a later offset must be strictly better, so ties keep the smaller move.
+                var offset = (k + 1) / 2 * (k % 2 == 1 ? -1 : 1);
+                var value = c[offset + window];
+                if (double.IsNaN(value))
+                {
+                    continue;
+                }
+
+                sum += value;
+                count++;
+                if (value > best)
+                {
+                    best = value;
+                    bestOffset = offset;
+                }
+            }
+
+            var segment = segments[i];
+            var score = count == 0 ? 0 : Math.Max(0, best - (sum / count));
+            var alignedStart = Math.Clamp(segment.Start + bestOffset, 0, seconds);
+            var alignedEnd = Math.Clamp(segment.End + bestOffset, alignedStart, seconds);
+            result[i] = new AlignedSegment(videoId, i, segment.Start, segment.End, alignedStart, alignedEnd, score, count > 0 && score >= threshold);
+        }
+
+        if (result.Length > 0 && !result.Any(r => r.Kept))
+        {
+            var top = 0;
+            for (var i = 1; i < result.Length; i++)
+            {
+                if (result[i].Score > result[top].Score)
+                {
+                    top = i;
+                }
+            }
+
+            result[top] = result[top] with { Kept = true };
+        }
+
+        return result;
+    }
+
+    private static List<AlignedSegment> AlignChunk(VideoRecord[] videos, VideoClipModel model, ClipSamplerOptions sampler, AlignmentOptions options, CancellationToken cancellationToken)
+    {
+        var window = options.WindowSeconds;
+        var texts = new List<(int Video, int Segment)>();
+        var spans = new List<(int Video, int Start, int End)>();
+        var candidates = new List<int[]>();
+        for (var v = 0; v < videos.Length; v++)
+        {
+            var video = videos[v];
+            var known = new Dictionary<(int, int), int>();
+            for (var s = 0; s < video.Segments.Count; s++)
+            {
+                texts.Add((v, s));
+                var byOffset = new int[(2 * window) + 1];
+                for (var offset = -window; offset <= window; offset++)
+                {
+                    var span = CandidateSpan(video.Segments[s].Start, video.Segments[s].End, offset, video.Seconds);
+                    if (span is not { } found)
+                    {
+                        byOffset[offset + window] = -1;
+                        continue;
+                    }
+
+                    if (!known.TryGetValue(found, out var index))
+                    {
+                        index = spans.Count;
+                        spans.Add((v, found.Start, found.End));
+                        known.Add(found, index);
+                    }
+
+                    byOffset[offset + window] = index;
+                }
+
+                candidates.Add(byOffset);
+            }
+        }
+
+        var device = model.parameters().First().device;
+        var (textVectors, hidden) = EncodeTexts(videos, texts, model, sampler, options, device, cancellationToken);
+        var (spanVectors, _) = EncodeSpans(videos, spans, model, sampler, options, device, cancellationToken);
+
+        var result = new List<AlignedSegment>(texts.Count);
+        var row = 0;
+        foreach (var video in videos)
+        {
+            var cosines = new double[video.Segments.Count][];
+            for (var s = 0; s < cosines.Length; s++, row++)
+            {
+                var c = new double[(2 * window) + 1];
+                var text = textVectors.AsSpan(row * hidden, hidden);
+                for (var k = 0; k < c.Length; k++)
+                {
+                    var index = candidates[row][k];
+                    c[k] = index < 0 ? double.NaN : Dot(text, spanVectors.AsSpan(index * hidden, hidden));
+                }
+
+                cosines[s] = c;
+            }
+
+            result.AddRange(Decide(video.VideoId, video.Segments, video.Seconds, cosines, window, options.Threshold));
+        }
+
+        return result;
+    }
+
+    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double sum = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += (double)a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    private static (float[] Vectors, int Hidden) EncodeTexts(
+        VideoRecord[] videos, List<(int Video, int Segment)> texts, VideoClipModel model, ClipSamplerOptions sampler, AlignmentOptions options, Device device, CancellationToken cancellationToken)
+    {
+        var o = new OverlappedClipSampler(sampler);
+        var length = sampler.CaptionLength;
+        var hidden = model.Options.Hidden;
+        var vectors = new float[texts.Count * hidden];
+        for (var first = 0; first < texts.Count; first += options.BatchRows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = Math.Min(options.BatchRows, texts.Count - first);
+            var caps = new long[n * length];
+            var cmasks = new bool[n * length];
+            for (var r = 0; r < n; r++)
+            {
+                var (v, s) = texts[first + r];
+                o.WriteCaption(videos[v], new ClipSpan(0, 1, s, s + 1), caps.AsSpan(r * length, length), cmasks.AsSpan(r * length, length));
+            }
+
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            IntraOpThreads.Pin(options.Threads);
+            var pooled = model.EncodeText(from_array(caps).view(n, length).to(device), from_array(cmasks).view(n, length).to(device));
+            Normalized(pooled).CopyTo(vectors, first * hidden);
+        }
+
+        return (vectors, hidden);
+    }
+
+    private static (float[] Vectors, int Hidden) EncodeSpans(
+        VideoRecord[] videos, List<(int Video, int Start, int End)> spans, VideoClipModel model, ClipSamplerOptions sampler, AlignmentOptions options, Device device, CancellationToken cancellationToken)
+    {
+        var o = new OverlappedClipSampler(sampler);
+        var tokens = sampler.MaxVideoTokens;
+        var dim = sampler.FeatureDim;
+        var hidden = model.Options.Hidden;
+        var vectors = new float[spans.Count * hidden];
+        for (var first = 0; first < spans.Count; first += options.BatchRows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = Math.Min(options.BatchRows, spans.Count - first);
+            var vfeats = new float[n * tokens * dim];
+            var vmasks = new bool[n * tokens];
+            for (var r = 0; r < n; r++)
+            {
+                var (v, start, end) = spans[first + r];
+                o.WriteVideo(videos[v], new ClipSpan(start, end, 0, 1), vfeats.AsSpan(r * tokens * dim, tokens * dim), vmasks.AsSpan(r * tokens, tokens));
+            }
+
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            IntraOpThreads.Pin(options.Threads);
+            var pooled = model.EncodeVideo(from_array(vfeats).view(n, tokens, dim).to(device), from_array(vmasks).view(n, tokens).to(device));
+            Normalized(pooled).CopyTo(vectors, first * hidden);
+        }
+
+        return (vectors, hidden);
+    }
+
+    private static float[] Normalized(Tensor pooled)
+    {
+        using var unit = nn.functional.normalize(pooled, p: 2, dim: 1);
+        using var host = unit.cpu().contiguous();
+        return host.data<float>().ToArray();
+    }
+}
