@@ -346,7 +346,7 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static torch.Device? ResolveDevice(string text)
+    internal static torch.Device? ResolveDevice(string text)
     {
         if (text == "cpu")
         {
@@ -370,7 +370,7 @@ internal static class TrainCommand
     /// Opens the shards (or generates the synthetic corpus), leaves out videos without captions, and splits off the
     /// held-out videos. Screening comes before the split so neither part holds a video that cannot be sampled.
     /// </summary>
-    private static async Task<TrainingData> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
+    internal static async Task<TrainingData> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
     {
         if (config.Data.Shards is { } shards)
         {
@@ -401,10 +401,10 @@ internal static class TrainCommand
     }
 
     /// <summary>The videos a run trains and evaluates on, what was left out, and what must be disposed after the run.</summary>
-    private sealed record TrainingData(IVideoStore Train, IVideoStore? HeldOut, PlannableVideos Skipped, IAsyncDisposable Owner);
+    internal sealed record TrainingData(IVideoStore Train, IVideoStore? HeldOut, PlannableVideos Skipped, IAsyncDisposable Owner);
 
     /// <summary>What must outlive the training run: the shard readers and the storage clients behind them.</summary>
-    private sealed class Owner(FeatureShardVideoStore? store, BlobStoreResolver? resolver) : IAsyncDisposable
+    internal sealed class Owner(FeatureShardVideoStore? store, BlobStoreResolver? resolver) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

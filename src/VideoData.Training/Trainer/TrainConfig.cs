@@ -191,6 +191,12 @@ public sealed record TrainConfig
         /// <summary>Corpus seed.</summary>
         public long Seed { get; init; }
 
+        /// <summary>Fraction of the training videos' caption segments moved 2–6 s off the seconds they describe (0); held-out captions stay true.</summary>
+        public double ShiftFraction { get; init; }
+
+        /// <summary>Fraction of the training videos' caption segments replaced by words the video does not show (0); held-out captions stay true.</summary>
+        public double UnrelatedFraction { get; init; }
+
         /// <summary>The generator options for training (<c>held</c> = false) or held-out videos.</summary>
         public SyntheticCorpusOptions ToOptions(int featureDim, bool heldOut) => new()
         {
@@ -202,6 +208,8 @@ public sealed record TrainConfig
             MaxSeconds = MaxSeconds,
             Seed = Seed,
             IdPrefix = heldOut ? "heldout" : "train",
+            ShiftFraction = heldOut ? 0 : ShiftFraction,
+            UnrelatedFraction = heldOut ? 0 : UnrelatedFraction,
         };
 
         internal void Validate()
@@ -209,6 +217,12 @@ public sealed record TrainConfig
             if (Videos < 1 || HeldOutVideos < 0)
             {
                 throw new ArgumentException($"data.synthetic.videos = {Videos} must be positive and held_out_videos = {HeldOutVideos} not negative.", nameof(Videos));
+            }
+
+            if (!(ShiftFraction is >= 0 and <= 1) || !(UnrelatedFraction is >= 0 and <= 1) || ShiftFraction + UnrelatedFraction > 1)
+            {
+                throw new ArgumentException(
+                    $"data.synthetic.shift_fraction = {ShiftFraction} and unrelated_fraction = {UnrelatedFraction} must each be in [0, 1] and sum to at most 1.", nameof(ShiftFraction));
             }
         }
     }
