@@ -279,27 +279,45 @@ public static class CaptionAligner
         VideoRecord[] videos, List<(int Video, int Start, int End)> spans, VideoClipModel model, ClipSamplerOptions sampler, AlignmentOptions options, Device device, CancellationToken cancellationToken)
     {
         var o = new OverlappedClipSampler(sampler);
-        var tokens = sampler.MaxVideoTokens;
         var dim = sampler.FeatureDim;
         var hidden = model.Options.Hidden;
         var vectors = new float[spans.Count * hidden];
-        for (var first = 0; first < spans.Count; first += options.BatchRows)
+        // Short spans are batched with short ones: a batch is only as wide as its longest span. Each row carries its
+        // positions, so the [SEP] sits where it sits in a full-width clip and the padding is masked out, as in training.
+        var order = Enumerable.Range(0, spans.Count).OrderBy(i => Math.Min(sampler.MaxVideoTokens, spans[i].End - spans[i].Start)).ThenBy(i => i).ToArray();
+        for (var first = 0; first < order.Length; first += options.BatchRows)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var n = Math.Min(options.BatchRows, spans.Count - first);
-            var vfeats = new float[n * tokens * dim];
-            var vmasks = new bool[n * tokens];
+            var n = Math.Min(options.BatchRows, order.Length - first);
+            var tokens = 1;
             for (var r = 0; r < n; r++)
             {
-                var (v, start, end) = spans[first + r];
-                o.WriteVideo(videos[v], new ClipSpan(start, end, 0, 1), vfeats.AsSpan(r * tokens * dim, tokens * dim), vmasks.AsSpan(r * tokens, tokens));
+                var (_, start, end) = spans[order[first + r]];
+                tokens = Math.Max(tokens, Math.Min(sampler.MaxVideoTokens, end - start));
+            }
+
+            var vfeats = new float[n * tokens * dim];
+            var vmasks = new bool[n * tokens];
+            var positions = new long[n * tokens];
+            for (var r = 0; r < n; r++)
+            {
+                var (v, start, end) = spans[order[first + r]];
+                var rows = Enumerable.Range(0, Math.Min(sampler.MaxVideoTokens, end - start)).ToArray();
+                o.WriteVideo(videos[v], new ClipSpan(start, end, 0, 1), rows, tokens, vfeats.AsSpan(r * tokens * dim, tokens * dim), vmasks.AsSpan(r * tokens, tokens), positions.AsSpan(r * tokens, tokens));
             }
 
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             IntraOpThreads.Pin(options.Threads);
-            var pooled = model.EncodeVideo(from_array(vfeats).view(n, tokens, dim).to(device), from_array(vmasks).view(n, tokens).to(device));
-            Normalized(pooled).CopyTo(vectors, first * hidden);
+            var pooled = model.EncodeVideo(
+                from_array(vfeats).view(n, tokens, dim).to(device),
+                from_array(vmasks).view(n, tokens).to(device),
+                from_array(positions).view(n, tokens).to(device));
+            var unit = Normalized(pooled);
+            for (var r = 0; r < n; r++)
+            {
+                unit.AsSpan(r * hidden, hidden).CopyTo(vectors.AsSpan(order[first + r] * hidden, hidden));
+            }
         }
 
         return (vectors, hidden);
