@@ -1,5 +1,5 @@
 // Driver for infra/bench/align.sh.
-//   AlignBench CONFIG OUTPUT EPOCHS SHIFT_FRACTION UNRELATED_FRACTION TOKEN_DROPOUT
+//   AlignBench CONFIG OUTPUT EPOCHS SHIFT_FRACTION UNRELATED_FRACTION TOKEN_DROPOUT SEEDS STEP_REPEATS
 // Trains the config's model on its synthetic corpus with SHIFT_FRACTION of the training caption segments moved 2–6 s
 // and UNRELATED_FRACTION replaced by unrelated words (held-out captions stay true), three ways, from the same seed:
 //   plain      no alignment, no token dropout (the reference behaviour)
@@ -7,7 +7,10 @@
 //   dropout    token dropout TOKEN_DROPOUT, no alignment
 // and aligns the training captions with the plain and aligned runs' final models to measure, against the truth:
 // the fraction of shifted segments whose offset is recovered within ±1 s, the fraction of true segments left within
-// ±1 s, and the ROC AUC of the alignability score for related vs unrelated segments. Prints RESULT lines.
+// ±1 s, and the ROC AUC of the alignability score for related vs unrelated segments. Each run is repeated for run seeds
+// 0..SEEDS-1 (same corpus) and the figures are averaged. Step time is measured apart from training, side by side: the
+// same model takes forward + backward steps on batches assembled with and without token dropout, alternating, each
+// STEP_REPEATS times, and the medians are compared. Prints RESULT lines.
 using System.Diagnostics;
 using System.Globalization;
 using VideoData.Training.Alignment;
@@ -22,6 +25,8 @@ var epochs = int.Parse(args[2], CultureInfo.InvariantCulture);
 var shift = double.Parse(args[3], CultureInfo.InvariantCulture);
 var unrelated = double.Parse(args[4], CultureInfo.InvariantCulture);
 var dropout = double.Parse(args[5], CultureInfo.InvariantCulture);
+var seeds = int.Parse(args[6], CultureInfo.InvariantCulture);
+var stepRepeats = int.Parse(args[7], CultureInfo.InvariantCulture);
 
 config = config with
 {
@@ -38,23 +43,35 @@ Console.WriteLine(string.Create(
     CultureInfo.InvariantCulture,
     $"corpus: {train.VideoIds.Count} training videos, {corpus.Truth.Count} segments ({string.Join(", ", kinds.Select(k => $"{k.Value} {k.Key}"))}), {heldOut.VideoIds.Count} held-out videos with true captions"));
 
-var plain = await RunAsync("plain", config, tokenDropout: 0);
-var aligned = await RunAsync("aligned", config with { Alignment = config.Alignment with { Enabled = true, Every = 1 } }, tokenDropout: 0);
-var dropped = await RunAsync("dropout", config with { Streamer = config.Streamer with { TokenDropout = dropout } }, tokenDropout: dropout);
-foreach (var run in new[] { plain, aligned, dropped })
+var runs = new List<Run>();
+for (var seed = 0; seed < seeds; seed++)
 {
-    Console.WriteLine(string.Create(
-        CultureInfo.InvariantCulture,
-        $"RESULT run={run.Name} token_dropout={run.TokenDropout} r1={run.RecallAt1:F4} r5={run.RecallAt5:F4} step_ms={run.StepMs:F1} steps={run.Steps} total_s={run.TrainSeconds:F1}"));
+    var seeded = config with { Seed = seed };
+    runs.Add(await RunAsync("plain", seeded, tokenDropout: 0));
+    runs.Add(await RunAsync("aligned", seeded with { Alignment = seeded.Alignment with { Enabled = true, Every = 1 } }, tokenDropout: 0));
+    runs.Add(await RunAsync("dropout", seeded with { Streamer = seeded.Streamer with { TokenDropout = dropout } }, tokenDropout: dropout));
 }
 
-foreach (var run in new[] { plain, aligned })
+foreach (var group in runs.GroupBy(r => r.Name))
 {
-    var m = run.Measure!;
+    var r1 = group.Select(r => r.RecallAt1).ToArray();
     Console.WriteLine(string.Create(
         CultureInfo.InvariantCulture,
-        $"RESULT align_model={run.Name} window={m.Window} shifted={m.Shifted} recovered_1s={m.Recovered:F4} chance_1s={m.Chance:F4} true_kept_in_place_1s={m.InPlace:F4} auc_related_vs_unrelated={m.Auc:F4} kept_related={m.KeptRelated:F4} kept_unrelated={m.KeptUnrelated:F4} align_s={m.Seconds:F1}"));
+        $"RESULT run={group.Key} seeds={r1.Length} r1_mean={r1.Average():F4} r1_each={string.Join('/', r1.Select(x => x.ToString("F4", CultureInfo.InvariantCulture)))} r5_mean={group.Average(r => r.RecallAt5):F4} train_step_ms_mean={group.Average(r => r.StepMs):F1} total_s_mean={group.Average(r => r.TrainSeconds):F1}"));
 }
+
+foreach (var group in runs.Where(r => r.Measure is not null).GroupBy(r => r.Name))
+{
+    var m = group.Select(r => r.Measure!).ToList();
+    Console.WriteLine(string.Create(
+        CultureInfo.InvariantCulture,
+        $"RESULT align_model={group.Key} seeds={m.Count} window={m[0].Window} shifted={m[0].Shifted} recovered_1s={m.Average(x => x.Recovered):F4} chance_1s={m[0].Chance:F4} "
+        + $"true_kept_in_place_1s={m.Average(x => x.InPlace):F4} auc_related_vs_unrelated={m.Average(x => x.Auc):F4} kept_related={m.Average(x => x.KeptRelated):F4} "
+        + $"kept_unrelated={m.Average(x => x.KeptUnrelated):F4} align_s={m.Average(x => x.Seconds):F1}"));
+}
+
+var (noneMs, droppedMs) = await StepTimesAsync(config, dropout, stepRepeats);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT step_time token_dropout=0 median_ms={noneMs:F1} token_dropout={dropout} median_ms={droppedMs:F1} ratio={noneMs / droppedMs:F2}"));
 
 return 0;
 
@@ -104,6 +121,9 @@ async Task<Measure> MeasureAsync(VideoClipModel model, TrainConfig runConfig, Tr
     var related = rows.Where(r => r.Truth.Kind != SyntheticSegmentKind.Unrelated).Select(r => r.Row).ToList();
     var unrelatedRows = rows.Where(r => r.Truth.Kind == SyntheticSegmentKind.Unrelated).Select(r => r.Row).ToList();
     var window = alignmentOptions.WindowSeconds;
+    Console.WriteLine(string.Create(
+        CultureInfo.InvariantCulture,
+        $"scores: related p10/p50/p90 {Quantiles(related.Select(r => r.Score))}, unrelated {Quantiles(unrelatedRows.Select(r => r.Score))}"));
     return new Measure(
         window,
         shifted.Count,
@@ -114,6 +134,75 @@ async Task<Measure> MeasureAsync(VideoClipModel model, TrainConfig runConfig, Tr
         related.Count == 0 ? double.NaN : related.Count(r => r.Kept) / (double)related.Count,
         unrelatedRows.Count == 0 ? double.NaN : unrelatedRows.Count(r => r.Kept) / (double)unrelatedRows.Count,
         seconds);
+}
+
+// Forward + backward of the symmetric InfoNCE loss, as the trainer's step, on the same batches with and without token
+// dropout, alternating so that the machine's load falls on both alike; the medians of the per-step times.
+async Task<(double NoneMs, double DroppedMs)> StepTimesAsync(TrainConfig runConfig, double p, int repeats)
+{
+    var options = runConfig.ToTrainerOptions();
+    TorchSharp.torch.random.manual_seed(0);
+    using var model = new VideoClipModel(options.Model);
+    model.train();
+    var plan = BatchPlan.Shuffled(train.VideoIds, runConfig.BatchVideos, 0, 0);
+    var none = new List<double>();
+    var dropped = new List<double>();
+    var batches = new List<(VideoData.Training.Streaming.ClipBatch Whole, VideoData.Training.Streaming.ClipBatch Dropped)>();
+    var whole = new List<VideoData.Training.Streaming.ClipBatch>();
+    await foreach (var b in VideoData.Training.Streaming.BatchStreamer.StreamAsync(train, plan, options.Streamer with { TokenDropout = 0 }))
+    {
+        whole.Add(b);
+    }
+
+    var i = 0;
+    await foreach (var b in VideoData.Training.Streaming.BatchStreamer.StreamAsync(train, plan, options.Streamer with { TokenDropout = p }))
+    {
+        batches.Add((whole[i++], b));
+    }
+
+    for (var r = 0; r < repeats; r++)
+    {
+        var (a, d) = batches[r % batches.Count];
+        none.Add(TimeStep(model, a));
+        dropped.Add(TimeStep(model, d));
+    }
+
+    foreach (var (a, d) in batches)
+    {
+        a.Dispose();
+        d.Dispose();
+    }
+
+    return (Median(none), Median(dropped));
+}
+
+static double TimeStep(VideoClipModel model, VideoData.Training.Streaming.ClipBatch batch)
+{
+    var clock = Stopwatch.StartNew();
+    using (var scope = TorchSharp.torch.NewDisposeScope())
+    {
+        model.zero_grad();
+        var video = model.EncodeVideo(batch.Vfeats, batch.Vmasks, batch.Vpositions);
+        var text = model.EncodeText(batch.Caps, batch.Cmasks);
+        var logits = text.mm(video.t());
+        var labels = TorchSharp.torch.arange(logits.shape[0], TorchSharp.torch.ScalarType.Int64);
+        var loss = TorchSharp.torch.nn.functional.cross_entropy(logits, labels) + TorchSharp.torch.nn.functional.cross_entropy(logits.t(), labels);
+        loss.backward();
+    }
+
+    return clock.Elapsed.TotalMilliseconds;
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted[sorted.Length / 2];
+}
+
+static string Quantiles(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{sorted[sorted.Length / 10]:F3}/{sorted[sorted.Length / 2]:F3}/{sorted[sorted.Length * 9 / 10]:F3}");
 }
 
 // P(score of a related segment > score of an unrelated one), ties counting half: the Mann–Whitney form of the ROC AUC.

@@ -30,14 +30,14 @@ internal static class AlignCommand
         var output = new Option<FileInfo>("--out") { Description = "The aligned caption table to write (Parquet).", Required = true, HelpName = "TABLE" };
         var shards = new Option<string?>("--shards") { Description = "Feature shards (folder or URI) [default: the config's \"data.shards\"].", HelpName = "PATH|URI" };
         var window = new Option<int?>("--window") { Description = "W: whole-second offsets in [−W, W] are tried [default: the config's alignment.window_seconds, 8].", HelpName = "SECONDS" };
-        var threshold = new Option<double?>("--threshold") { Description = "Segments scoring below this are dropped, except each video's best [default: the config's alignment.threshold, 0.05].", HelpName = "SCORE" };
+        var threshold = new Option<double?>("--threshold") { Description = "Segments scoring below this are dropped, except each video's best [default: the config's alignment.threshold, 0.3].", HelpName = "SCORE" };
         var epoch = new Option<int?>("--epoch") { Description = "The epoch the table is for, recorded in its lineage [default: none].", HelpName = "E" };
         var json = new Option<bool>("--json") { Description = "Print one JSON summary on stdout and the human-readable line on stderr." };
         var command = new Command(
             "align",
             "TAN-style caption alignment with a trained model: for every caption segment of the training videos the text tower embeds the segment, the "
             + "video tower embeds its seconds moved by each whole-second offset in [−W, W] (laid out as training clips), the best cosine picks the offset, and "
-            + "the alignability score is that best cosine minus the mean over the window. Writes a table (video_id, segment, original_start/end, aligned_start/end, "
+            + "the alignability score is that best cosine (in [−1, 1]). Writes a table (video_id, segment, original_start/end, aligned_start/end, "
             + "score, kept) with the checkpoint, epoch, W and threshold in its metadata. `videodata train` does the same between epochs with \"alignment\": {\"enabled\": true}.\n\n"
             + "Examples:\n"
             + "  videodata align --config pipelines/videoclip-tiny.json --checkpoint out/train/videoclip-tiny --out aligned.parquet\n"
@@ -106,7 +106,7 @@ internal static class AlignCommand
                 (asJson ? Console.Error : Console.Out).WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
                     $"align: {data.Train.VideoIds.Count} videos, {rows.Count} segments in {elapsed.TotalSeconds:F1} s; W {alignment.WindowSeconds} s, threshold {alignment.Threshold}; "
-                    + $"{kept} kept ({(rows.Count == 0 ? 0 : 100.0 * kept / rows.Count):F1}%), {moved} moved; median score {Median(rows.Select(r => r.Score)):F3} → {path}"));
+                    + $"{kept} kept ({(rows.Count == 0 ? 0 : 100.0 * kept / rows.Count):F1}%), {moved} moved; score p10/p50/p90 {Quantile(rows, 0.1):F3}/{Quantile(rows, 0.5):F3}/{Quantile(rows, 0.9):F3} → {path}"));
                 if (asJson)
                 {
                     Console.Out.WriteLine(JsonSerializer.Serialize(new
@@ -229,9 +229,9 @@ internal static class AlignCommand
         return command;
     }
 
-    private static double Median(IEnumerable<double> values)
+    private static double Quantile(IReadOnlyList<AlignedSegment> rows, double q)
     {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+        var sorted = rows.Select(r => r.Score).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
     }
 }

@@ -8,9 +8,9 @@ public sealed record AlignmentOptions
 
     /// <summary>
     /// Segments whose alignability score is below this are dropped (<see cref="AlignedSegment.Kept"/> false), except each
-    /// video's best-scoring segment, which is always kept so that every video stays sampleable (0.05).
+    /// video's best-scoring segment, which is always kept so that every video stays sampleable (0.3: a cosine; on the synthetic truth corpus it keeps about 9 in 10 related segments and drops most unrelated ones — check the score quantiles `videodata align` prints on your own data).
     /// </summary>
-    public double Threshold { get; init; } = 0.05;
+    public double Threshold { get; init; } = 0.3;
 
     /// <summary>Text captions or video spans per forward pass (256).</summary>
     public int BatchRows { get; init; } = 256;

@@ -12,7 +12,7 @@ namespace VideoData.Training.Alignment;
 /// <param name="OriginalEnd">End in the captions, seconds.</param>
 /// <param name="AlignedStart">Start after re-timing, seconds (the original moved by a whole number of seconds, clamped to the video).</param>
 /// <param name="AlignedEnd">End after re-timing, seconds.</param>
-/// <param name="Score">Alignability: the best match's cosine similarity minus the mean over the window (see <see cref="CaptionAligner"/>).</param>
+/// <param name="Score">Alignability: the cosine similarity of the segment's text with its best-matching span in the window, in [−1, 1] (see <see cref="CaptionAligner"/>).</param>
 /// <param name="Kept">Whether the sampler may draw this segment (score at or above the threshold, or the video's best segment).</param>
 public sealed record AlignedSegment(
     string VideoId,
@@ -50,7 +50,7 @@ public sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<Alig
     internal const string ScoreKey = "videodata.alignment.score";
 
     /// <summary>The score definition written to the metadata, so a reader knows what the numbers mean.</summary>
-    public const string ScoreDefinition = "max over offsets of cosine(text, video span) minus its mean over the window";
+    public const string ScoreDefinition = "max over whole-second offsets in [-W, W] of cosine(text tower(segment), video tower(moved span))";
 
     private static readonly DataField<string> s_videoId = new("video_id", nullable: false);
     private static readonly DataField<int> s_segment = new("segment", nullable: false);

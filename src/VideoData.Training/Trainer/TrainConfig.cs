@@ -388,8 +388,8 @@ public sealed record TrainConfig
         /// <summary>W: whole-second offsets in [−W, W] are tried (8).</summary>
         public int WindowSeconds { get; init; } = 8;
 
-        /// <summary>Segments scoring below this are dropped, except each video's best (0.05).</summary>
-        public double Threshold { get; init; } = 0.05;
+        /// <summary>Segments scoring below this are dropped, except each video's best (0.3, a cosine).</summary>
+        public double Threshold { get; init; } = 0.3;
 
         /// <summary>The planner options this section describes; throws <see cref="ArgumentException"/> naming a bad key.</summary>
         public VideoData.Training.Alignment.TrainingAlignmentOptions ToOptions() => new VideoData.Training.Alignment.TrainingAlignmentOptions
