@@ -22,6 +22,7 @@ p="${4:-0.5}"
 seeds="${5:-3}"
 repeats="${6:-60}"
 work="${BENCH_DIR:-$(mktemp -d /tmp/videodata-align-bench.XXXXXX)}"
+mkdir -p "$work"
 
 echo "[bench] building the bench driver (Release)"
 dotnet build infra/bench/AlignBench -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
