@@ -20,10 +20,10 @@ namespace VideoData.Training.Alignment;
 /// reaches a high peak there, while speech unrelated to the video has no stretch to match and stays low everywhere.
 /// Peakedness measures discard that level, and unrelated speech also has a ragged curve (the window's content changes
 /// second by second), so its margin over the mean is not small. On the synthetic truth corpus (infra/bench/align.sh),
-/// with the same model, the ROC AUC of related vs unrelated segments was 0.95 for the peak against 0.61 for the margin
-/// over the window mean and 0.38 for the z-score. The known weakness of a raw cosine (a contrastive model is not
-/// calibrated across texts: some texts are closer to everything) is the price. The threshold is in cosine units, in
-/// [−1, 1], whatever the model's width.</para>
+/// scoring the same trained models both ways, the ROC AUC of related vs unrelated segments was 0.95–0.96 for the peak
+/// against 0.61 for the margin over the window mean and 0.38 for the z-score (src/VideoData.Training/README.md). The
+/// known weakness of a raw cosine (a contrastive model is not calibrated across texts: some texts are closer to
+/// everything) is the price. The threshold is in cosine units, in [−1, 1], whatever the model's width.</para>
 /// <para><b>Invariants.</b> (1) The table is a pure function of the model's weights, the videos, the sampler's layout and
 /// the options (no randomness; offsets are tried in the order 0, −1, +1, −2, … and a later one wins only when strictly
 /// better, so ties keep the smallest move). (2) One row per caption segment of every video of the store, in store then
