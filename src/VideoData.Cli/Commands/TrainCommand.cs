@@ -170,6 +170,12 @@ internal static class TrainCommand
 
                 if (rehearse)
                 {
+                    if (loaded.Alignment.Enabled)
+                    {
+                        // Aligning needs the model being trained; a data-only pass has none.
+                        Console.Error.WriteLine("videodata train: warning: --data-only streams the original captions; \"alignment\" re-times them only in a training run.");
+                    }
+
                     var digestPath = parseResult.GetValue(digests)?.Replace("{rank}", me.Rank.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
                     return await RehearseAsync(loaded, options, data.Train, me, rankSource, digestPath is null ? null : new FileInfo(digestPath), cancellationToken).ConfigureAwait(false);
                 }
