@@ -18,6 +18,7 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     ClusterCommand.Create(),
     PlanCommand.Create(),
     ClipsCommand.Create(),
+    AlignCommand.Create(),
 
     StatusCommand.Create(),
     ReportCommand.Create(),

@@ -187,7 +187,7 @@ internal static class ClipsCommand
     }
 
     /// <summary>The caption segments (with their texts, which training does not keep) of <paramref name="ids"/>, read from their shards.</summary>
-    private static async Task<Dictionary<string, IReadOnlyList<ShardCaption>>> CaptionTextsAsync(IBlobStore blobs, string prefix, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    internal static async Task<Dictionary<string, IReadOnlyList<ShardCaption>>> CaptionTextsAsync(IBlobStore blobs, string prefix, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         var wanted = ids.ToHashSet(StringComparer.Ordinal);
         var found = new Dictionary<string, IReadOnlyList<ShardCaption>>(StringComparer.Ordinal);

@@ -170,6 +170,12 @@ internal static class TrainCommand
 
                 if (rehearse)
                 {
+                    if (loaded.Alignment.Enabled)
+                    {
+                        // Aligning needs the model being trained; a data-only pass has none.
+                        Console.Error.WriteLine("videodata train: warning: --data-only streams the original captions; \"alignment\" re-times them only in a training run.");
+                    }
+
                     var digestPath = parseResult.GetValue(digests)?.Replace("{rank}", me.Rank.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
                     return await RehearseAsync(loaded, options, data.Train, me, rankSource, digestPath is null ? null : new FileInfo(digestPath), cancellationToken).ConfigureAwait(false);
                 }
@@ -204,7 +210,7 @@ internal static class TrainCommand
     private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
     {
         options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
-        var planner = EpochPlannerFactory.Create(loaded, data.Train, collective);
+        var (planner, trainVideos) = EpochPlannerFactory.CreateForTraining(loaded, data.Train, collective);
         if (!resume && options.Rank.Rank == 0)
         {
             // Before the log is opened: the old run's log is part of what --overwrite removes.
@@ -234,7 +240,7 @@ internal static class TrainCommand
             observers = new FanOutObserver(observer, board);
         }
 
-        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observers, resumeFrom, collective);
+        using var trainer = VideoClipTrainer.Create(options, trainVideos, data.HeldOut, planner, observers, resumeFrom, collective);
         if (resumeFrom is not null)
         {
             foreach (var warning in trainer.ResumeWarnings)
@@ -346,7 +352,7 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static torch.Device? ResolveDevice(string text)
+    internal static torch.Device? ResolveDevice(string text)
     {
         if (text == "cpu")
         {
@@ -370,7 +376,7 @@ internal static class TrainCommand
     /// Opens the shards (or generates the synthetic corpus), leaves out videos without captions, and splits off the
     /// held-out videos. Screening comes before the split so neither part holds a video that cannot be sampled.
     /// </summary>
-    private static async Task<TrainingData> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
+    internal static async Task<TrainingData> OpenDataAsync(TrainConfig config, int featureDim, CancellationToken cancellationToken)
     {
         if (config.Data.Shards is { } shards)
         {
@@ -401,10 +407,10 @@ internal static class TrainCommand
     }
 
     /// <summary>The videos a run trains and evaluates on, what was left out, and what must be disposed after the run.</summary>
-    private sealed record TrainingData(IVideoStore Train, IVideoStore? HeldOut, PlannableVideos Skipped, IAsyncDisposable Owner);
+    internal sealed record TrainingData(IVideoStore Train, IVideoStore? HeldOut, PlannableVideos Skipped, IAsyncDisposable Owner);
 
     /// <summary>What must outlive the training run: the shard readers and the storage clients behind them.</summary>
-    private sealed class Owner(FeatureShardVideoStore? store, BlobStoreResolver? resolver) : IAsyncDisposable
+    internal sealed class Owner(FeatureShardVideoStore? store, BlobStoreResolver? resolver) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

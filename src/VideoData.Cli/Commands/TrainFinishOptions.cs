@@ -20,7 +20,7 @@ internal static class FinishOptions
     {
         var overwrite = new Option<bool>("--overwrite")
         {
-            Description = "Start a fresh run even though the output folder holds another run: its checkpoints, plans, embeddings and "
+            Description = "Start a fresh run even though the output folder holds another run: its checkpoints, plans, embeddings, alignment tables and "
                 + "train-log.jsonl are deleted first (other files are left alone). Without it, a fresh run (no --resume) into such a folder is refused.",
         };
         var pth = new Option<FileInfo?>("--export-pth")

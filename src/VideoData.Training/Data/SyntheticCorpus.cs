@@ -35,6 +35,25 @@ public sealed record SyntheticCorpusOptions
     /// <summary>Video ids are this prefix and a zero-padded index.</summary>
     public string IdPrefix { get; init; } = "syn";
 
+    /// <summary>
+    /// Fraction of caption segments whose times are moved away from the seconds they describe (the video keeps
+    /// the true times; only the caption's stated times move), as ASR that narrates before or after the action.
+    /// 0 (the default) leaves every segment in place.
+    /// </summary>
+    public double ShiftFraction { get; init; }
+
+    /// <summary>Smallest shift, seconds (2).</summary>
+    public double MinShiftSeconds { get; init; } = 2;
+
+    /// <summary>Largest shift, seconds (6). Each shifted segment moves by a uniform amount in [min, max], earlier or later by a fair coin.</summary>
+    public double MaxShiftSeconds { get; init; } = 6;
+
+    /// <summary>
+    /// Fraction of caption segments whose text is replaced by words from outside the video's topic (speech unrelated
+    /// to what is shown); the video's features still describe the original words. Drawn from the segments not shifted.
+    /// </summary>
+    public double UnrelatedFraction { get; init; }
+
     internal void Validate()
     {
         Check(Videos >= 1, nameof(Videos), Videos);
@@ -46,6 +65,11 @@ public sealed record SyntheticCorpusOptions
         Check(WordsPerVideo >= 1, nameof(WordsPerVideo), WordsPerVideo);
         Check(Noise >= 0 && double.IsFinite(Noise), nameof(Noise), Noise);
         Check(!string.IsNullOrEmpty(IdPrefix), nameof(IdPrefix), IdPrefix);
+        Check(ShiftFraction is >= 0 and <= 1, nameof(ShiftFraction), ShiftFraction);
+        Check(UnrelatedFraction is >= 0 and <= 1 && ShiftFraction + UnrelatedFraction <= 1, nameof(UnrelatedFraction), UnrelatedFraction);
+        Check(MinShiftSeconds > 0 && double.IsFinite(MinShiftSeconds), nameof(MinShiftSeconds), MinShiftSeconds);
+        Check(MaxShiftSeconds >= MinShiftSeconds && double.IsFinite(MaxShiftSeconds), nameof(MaxShiftSeconds), MaxShiftSeconds);
+        Check(UnrelatedFraction == 0 || VocabularySize > WordsPerVideo, nameof(UnrelatedFraction), $"{UnrelatedFraction} (needs words outside a topic: VocabularySize > WordsPerVideo)");
     }
 
     private static void Check(bool ok, string name, object value)
@@ -57,6 +81,33 @@ public sealed record SyntheticCorpusOptions
     }
 }
 
+/// <summary>What the synthetic corpus did to one caption segment.</summary>
+public enum SyntheticSegmentKind
+{
+    /// <summary>Times and text as the video shows them.</summary>
+    Aligned,
+
+    /// <summary>The text describes the video, but its times were moved by <see cref="SyntheticSegmentTruth.OffsetSeconds"/>.</summary>
+    Shifted,
+
+    /// <summary>The text was replaced by words the video does not show.</summary>
+    Unrelated,
+}
+
+/// <summary>The truth about one caption segment of a synthetic corpus.</summary>
+/// <param name="VideoId">The video.</param>
+/// <param name="Segment">The segment's index in the video's caption list.</param>
+/// <param name="Kind">What was done to it.</param>
+/// <param name="OffsetSeconds">
+/// Stated time minus true time for a shifted segment (so moving it by −offset puts it back); 0 otherwise.
+/// </param>
+public sealed record SyntheticSegmentTruth(string VideoId, int Segment, SyntheticSegmentKind Kind, double OffsetSeconds);
+
+/// <summary>A synthetic corpus together with the truth about each of its caption segments.</summary>
+/// <param name="Videos">The videos, as training sees them (shifted times, unrelated texts).</param>
+/// <param name="Truth">One entry per caption segment of every video, in video then segment order.</param>
+public sealed record SyntheticCorpusWithTruth(IReadOnlyList<VideoRecord> Videos, IReadOnlyList<SyntheticSegmentTruth> Truth);
+
 /// <summary>
 /// A corpus where each second's features are a fixed function of the caption tokens spoken during it
 /// (the mean of fixed random word vectors, plus noise), so a model can learn to match text to video and
@@ -65,15 +116,90 @@ public sealed record SyntheticCorpusOptions
 public static class SyntheticCorpus
 {
     /// <summary>Generates the videos described by <paramref name="options"/>.</summary>
-    public static IReadOnlyList<VideoRecord> Generate(SyntheticCorpusOptions options)
+    public static IReadOnlyList<VideoRecord> Generate(SyntheticCorpusOptions options) => GenerateWithTruth(options).Videos;
+
+    /// <summary>
+    /// Generates the videos described by <paramref name="options"/> and says which segments were shifted (by how
+    /// much) or made unrelated. The features are always computed from the true times and words first; the caption
+    /// noise is drawn afterwards from its own generator, so the corpus with no noise is the one
+    /// <see cref="Generate"/> has always produced, and the noisy one differs from it only in the captions.
+    /// </summary>
+    public static SyntheticCorpusWithTruth GenerateWithTruth(SyntheticCorpusOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var words = WordVectors(options);
         var videos = new VideoRecord[options.Videos];
-        Parallel.For(0, options.Videos, i => videos[i] = Video(options, words, $"{options.IdPrefix}{i:D6}"));
-        return videos;
+        var truths = new SyntheticSegmentTruth[options.Videos][];
+        Parallel.For(0, options.Videos, i =>
+        {
+            var clean = Video(options, words, $"{options.IdPrefix}{i:D6}", out var topic);
+            (videos[i], truths[i]) = AddCaptionNoise(options, clean, topic);
+        });
+        return new SyntheticCorpusWithTruth(videos, truths.SelectMany(t => t).ToList());
     }
+
+    private static (VideoRecord Video, SyntheticSegmentTruth[] Truth) AddCaptionNoise(SyntheticCorpusOptions options, VideoRecord clean, List<int> topic)
+    {
+        var truth = new SyntheticSegmentTruth[clean.Segments.Count];
+        if (options.ShiftFraction == 0 && options.UnrelatedFraction == 0)
+        {
+            for (var i = 0; i < truth.Length; i++)
+            {
+                truth[i] = new SyntheticSegmentTruth(clean.VideoId, i, SyntheticSegmentKind.Aligned, 0);
+            }
+
+            return (clean, truth);
+        }
+
+        var rng = DeterministicRandom.For(options.Seed, 0, "synthetic.caption-noise", clean.VideoId);
+        var outside = Enumerable.Range(0, options.VocabularySize).Except(topic).ToList();
+        var seconds = clean.Seconds;
+        var segments = new CaptionSegment[clean.Segments.Count];
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var segment = clean.Segments[i];
+            var draw = rng.NextDouble();
+            var magnitude = options.MinShiftSeconds + (rng.NextDouble() * (options.MaxShiftSeconds - options.MinShiftSeconds));
+            var later = rng.NextBool();
+            if (draw < options.ShiftFraction)
+            {
+                // A shift that would push the segment off the video goes the other way; one that fits neither way is not made.
+                var offset = Math.Round(later ? magnitude : -magnitude, 2);
+                if (!Fits(segment, offset, seconds))
+                {
+                    offset = -offset;
+                }
+
+                if (Fits(segment, offset, seconds))
+                {
+                    segments[i] = segment with { Start = Math.Round(segment.Start + offset, 2), End = Math.Round(segment.End + offset, 2) };
+                    truth[i] = new SyntheticSegmentTruth(clean.VideoId, i, SyntheticSegmentKind.Shifted, offset);
+                    continue;
+                }
+            }
+            else if (draw < options.ShiftFraction + options.UnrelatedFraction)
+            {
+                var tokens = new int[segment.TokenIds.Length];
+                for (var k = 0; k < tokens.Length; k++)
+                {
+                    tokens[k] = options.VocabularyStart + outside[rng.NextInt(0, outside.Count - 1)];
+                }
+
+                segments[i] = segment with { TokenIds = tokens };
+                truth[i] = new SyntheticSegmentTruth(clean.VideoId, i, SyntheticSegmentKind.Unrelated, 0);
+                continue;
+            }
+
+            segments[i] = segment;
+            truth[i] = new SyntheticSegmentTruth(clean.VideoId, i, SyntheticSegmentKind.Aligned, 0);
+        }
+
+        return (clean with { Segments = segments }, truth);
+    }
+
+    private static bool Fits(CaptionSegment segment, double offset, int seconds) =>
+        segment.Start + offset >= 0 && segment.End + offset <= seconds;
 
     private static float[][] WordVectors(SyntheticCorpusOptions options)
     {
@@ -93,12 +219,12 @@ public static class SyntheticCorpus
         return vectors;
     }
 
-    private static VideoRecord Video(SyntheticCorpusOptions options, float[][] words, string id)
+    private static VideoRecord Video(SyntheticCorpusOptions options, float[][] words, string id, out List<int> topic)
     {
         var rng = DeterministicRandom.For(options.Seed, 0, "synthetic.video", id);
         var dim = options.FeatureDim;
         var seconds = rng.NextInt(options.MinSeconds, options.MaxSeconds);
-        var topic = Enumerable.Range(0, options.VocabularySize).ToList();
+        topic = Enumerable.Range(0, options.VocabularySize).ToList();
         rng.Shuffle(topic);
         topic = topic.GetRange(0, options.WordsPerVideo);
 

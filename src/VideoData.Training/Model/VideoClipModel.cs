@@ -61,7 +61,14 @@ public sealed class VideoClipModel : Module
     /// <paramref name="vmasks"/> <c>[N, T]</c> (bool), T ≤ MaxVideoTokens. Call under <c>torch.no_grad()</c>
     /// and after <c>eval()</c> for inference.
     /// </summary>
-    public Tensor EncodeVideo(Tensor vfeats, Tensor vmasks)
+    /// <param name="vfeats">Feature rows <c>[N, T, FeatureDim]</c>.</param>
+    /// <param name="vmasks">True on real rows, <c>[N, T]</c>; the encoder attends to those only.</param>
+    /// <param name="vpositions">
+    /// Token dropout: each row's position in its clip, <c>[N, T]</c> int64 (below MaxVideoTokens), so kept seconds keep
+    /// their place; the [SEP] then takes position MaxVideoTokens + 1, where it sits in an undropped clip of full width.
+    /// Null: row i is position i.
+    /// </param>
+    public Tensor EncodeVideo(Tensor vfeats, Tensor vmasks, Tensor? vpositions = null)
     {
         ArgumentNullException.ThrowIfNull(vfeats);
         ArgumentNullException.ThrowIfNull(vmasks);
@@ -72,7 +79,16 @@ public sealed class VideoClipModel : Module
         var cls = videoSpecial.call(zeros([n, 1], ScalarType.Int64, vfeats.device));
         var sep = videoSpecial.call(ones([n, 1], ScalarType.Int64, vfeats.device));
         var sequence = cat([cls, tokens, sep], 1);
-        var positions = arange(t + 2, ScalarType.Int64, vfeats.device).unsqueeze(0);
+        using var one = 1.ToScalar();
+        var positions = vpositions is null
+            ? arange(t + 2, ScalarType.Int64, vfeats.device).unsqueeze(0)
+            : cat(
+                [
+                    zeros([n, 1], ScalarType.Int64, vfeats.device),
+                    vpositions.to_type(ScalarType.Int64) + one,
+                    full([n, 1], Options.MaxVideoTokens + 1, ScalarType.Int64, vfeats.device),
+                ],
+                1);
         sequence = videoDropout.call(videoEmbeddingNorm.call(sequence + videoPositions.call(positions)));
 
         var always = ones([n, 1], ScalarType.Bool, vfeats.device);

@@ -16,6 +16,13 @@ public interface IEpochPlanner
     /// <param name="model">The model as trained so far; in inference mode while the planner runs.</param>
     /// <param name="cancellationToken">Stops the planning.</param>
     Task<BatchPlan> PlanAsync(int epoch, Model.VideoClipModel model, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Called instead of <see cref="PlanAsync"/> when the trainer reads <paramref name="epoch"/>'s plan back from disk (a
+    /// resumed run), so a planner that also prepares what the epoch samples from (the alignment planner's caption
+    /// table) can restore it. Nothing by default.
+    /// </summary>
+    Task ResumeEpochAsync(int epoch, CancellationToken cancellationToken = default) => Task.CompletedTask;
 }
 
 /// <summary>The default planner: a fresh seeded shuffle of all training videos each epoch.</summary>

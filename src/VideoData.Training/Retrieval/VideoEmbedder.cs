@@ -113,7 +113,7 @@ public static class VideoEmbedder
     {
         // The clips go where the model's weights are, whatever device the caller's streamer options name.
         var device = model.parameters().First().device;
-        var options = streamer with { Alignment = ClipAlignment.Aligned, Device = device.type == DeviceType.CPU ? null : device };
+        var options = streamer with { Alignment = ClipAlignment.Aligned, Device = device.type == DeviceType.CPU ? null : device, TokenDropout = 0 };
         var clipsPerVideo = options.Sampler.ClipsPerVideo;
         var batches = ids.Chunk(videosPerBatch).Select(chunk => (IReadOnlyList<string>)chunk).ToList();
         // The streamer walks a plan; this one is only the order of the embedding pass and is never written.

@@ -181,4 +181,39 @@ public sealed class OverlappedClipSampler
         vmasks[used..rows].Fill(false);
         return used;
     }
+
+    /// <summary>
+    /// Writes the video of <paramref name="clip"/> after token dropout: the rows <paramref name="kept"/> (ascending indices
+    /// into the clip's first <see cref="ClipSamplerOptions.MaxVideoTokens"/> rows) into the first slots of
+    /// <paramref name="vfeats"/> (<c>[width, FeatureDim]</c>, the rest zero), <paramref name="vmasks"/> true on them, and
+    /// <paramref name="positions"/> their index in the clip (0 on unused slots). Returns the number of rows written.
+    /// </summary>
+    public int WriteVideo(VideoRecord video, ClipSpan clip, ReadOnlySpan<int> kept, int width, Span<float> vfeats, Span<bool> vmasks, Span<long> positions)
+    {
+        ArgumentNullException.ThrowIfNull(video);
+        var dim = Options.FeatureDim;
+        var used = Math.Min(Options.MaxVideoTokens, clip.VideoLength);
+        if (kept.Length > width)
+        {
+            throw new ArgumentException($"{kept.Length} kept rows do not fit a width of {width}.", nameof(kept));
+        }
+
+        for (var j = 0; j < kept.Length; j++)
+        {
+            var row = kept[j];
+            if (row < 0 || row >= used || (j > 0 && row <= kept[j - 1]))
+            {
+                throw new ArgumentException($"Kept row {row} at slot {j} is not an ascending index below the clip's {used} rows.", nameof(kept));
+            }
+
+            video.Features.AsSpan((clip.VideoStart + row) * dim, dim).CopyTo(vfeats[(j * dim)..]);
+            positions[j] = row;
+        }
+
+        vfeats[(kept.Length * dim)..(width * dim)].Clear();
+        positions[kept.Length..width].Clear();
+        vmasks[..kept.Length].Fill(true);
+        vmasks[kept.Length..width].Fill(false);
+        return kept.Length;
+    }
 }

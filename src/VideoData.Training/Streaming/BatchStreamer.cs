@@ -150,13 +150,15 @@ public static class BatchStreamer
         var videos = plan.Batches[step];
         var clipCount = videos.Count * o.ClipsPerVideo;
         var captionLength = o.CaptionLength;
-        var rows = o.MaxVideoTokens;
+        var dropout = options.TokenDropout;
+        var rows = dropout > 0 ? TokenDropout.KeptTokens(o.MaxVideoTokens, dropout) : o.MaxVideoTokens;
         var dim = o.FeatureDim;
         var clipValues = rows * dim;
 
         var caps = new long[clipCount * captionLength];
         var cmasks = new bool[clipCount * captionLength];
         var vmasks = new bool[clipCount * rows];
+        var vpositions = dropout > 0 ? new long[clipCount * rows] : null;
         var ids = new string[clipCount];
         var spans = new ClipSpan[clipCount];
         // The feature buffer is the largest thing a batch holds (33.5 MB at the reference size); it is pooled, and
@@ -169,12 +171,22 @@ public static class BatchStreamer
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var video = await store.GetAsync(videoId, cancellationToken).ConfigureAwait(false);
+                var dropRandom = vpositions is null ? null : TokenDropout.Random(plan.Seed, plan.Epoch, videoId);
                 foreach (var span in sampler.Sample(video, plan.Seed, plan.Epoch, options.Alignment))
                 {
                     ids[clip] = videoId;
                     spans[clip] = span;
                     sampler.WriteCaption(video, span, caps.AsSpan(clip * captionLength, captionLength), cmasks.AsSpan(clip * captionLength, captionLength));
-                    sampler.WriteVideo(video, span, vfeats.AsSpan(clip * clipValues, clipValues), vmasks.AsSpan(clip * rows, rows));
+                    if (vpositions is null)
+                    {
+                        sampler.WriteVideo(video, span, vfeats.AsSpan(clip * clipValues, clipValues), vmasks.AsSpan(clip * rows, rows));
+                    }
+                    else
+                    {
+                        var kept = TokenDropout.Choose(Math.Min(o.MaxVideoTokens, span.VideoLength), dropout, dropRandom!);
+                        sampler.WriteVideo(video, span, kept, rows, vfeats.AsSpan(clip * clipValues, clipValues), vmasks.AsSpan(clip * rows, rows), vpositions.AsSpan(clip * rows, rows));
+                    }
+
                     clip++;
                 }
             }
@@ -197,7 +209,8 @@ public static class BatchStreamer
                 ToDevice(from_array(vmasks).view(clipCount, rows), options.Device),
                 ids,
                 spans,
-                vfeats is null ? null : () => pool.Return(vfeats));
+                vfeats is null ? null : () => pool.Return(vfeats),
+                vpositions is null ? null : ToDevice(from_array(vpositions).view(clipCount, rows), options.Device));
         }
         catch
         {

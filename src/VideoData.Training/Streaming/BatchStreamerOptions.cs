@@ -24,6 +24,13 @@ public sealed record BatchStreamerOptions
     /// <summary>How video spans relate to text spans (pretraining uses <see cref="ClipAlignment.Overlapped"/>).</summary>
     public ClipAlignment Alignment { get; init; } = ClipAlignment.Overlapped;
 
+    /// <summary>
+    /// Token dropout: the fraction of each clip's video seconds dropped at assembly, in [0, 1) (0, the default: none).
+    /// With p &gt; 0 a batch's <see cref="ClipBatch.Vfeats"/> is <c>[N, max(1, T − ⌊p·T⌋), FeatureDim]</c> (T = MaxVideoTokens)
+    /// and <see cref="ClipBatch.Vpositions"/> holds each kept second's position (see <see cref="TokenDropout"/>).
+    /// </summary>
+    public double TokenDropout { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public BatchStreamerOptions Validate()
     {
@@ -37,6 +44,11 @@ public sealed record BatchStreamerOptions
         if (PrefetchDepth < 1)
         {
             throw new ArgumentException($"Batch streamer option {nameof(PrefetchDepth)} = {PrefetchDepth} must be at least 1.", nameof(PrefetchDepth));
+        }
+
+        if (!(TokenDropout is >= 0 and < 1))
+        {
+            throw new ArgumentException($"Batch streamer option token_dropout = {TokenDropout} must be in [0, 1): at least one second of every clip is kept.", nameof(TokenDropout));
         }
 
         return this;

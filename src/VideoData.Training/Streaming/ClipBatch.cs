@@ -13,8 +13,9 @@ public sealed class ClipBatch : IDisposable
 {
     private Action? _release;
 
-    internal ClipBatch(int epoch, int step, Tensor caps, Tensor cmasks, Tensor vfeats, Tensor vmasks, string[] videoIds, ClipSpan[] spans, Action? release = null)
+    internal ClipBatch(int epoch, int step, Tensor caps, Tensor cmasks, Tensor vfeats, Tensor vmasks, string[] videoIds, ClipSpan[] spans, Action? release = null, Tensor? vpositions = null)
     {
+        Vpositions = vpositions;
         _release = release;
         Epoch = epoch;
         Step = step;
@@ -44,6 +45,12 @@ public sealed class ClipBatch : IDisposable
     /// <summary>Video masks, <c>[N, MaxVideoTokens]</c> bool, true on real seconds.</summary>
     public Tensor Vmasks { get; }
 
+    /// <summary>
+    /// With token dropout: each kept second's position in its clip, <c>[N, W]</c> int64 (W the dropped width of
+    /// <see cref="Vfeats"/> and <see cref="Vmasks"/>; 0 where the mask is false). Null without token dropout, when row i is second i.
+    /// </summary>
+    public Tensor? Vpositions { get; }
+
     /// <summary>The video id of each clip (clips of a video are consecutive).</summary>
     public IReadOnlyList<string> VideoIds { get; }
 
@@ -60,6 +67,7 @@ public sealed class ClipBatch : IDisposable
         Cmasks.Dispose();
         Vfeats.Dispose();
         Vmasks.Dispose();
+        Vpositions?.Dispose();
         Interlocked.Exchange(ref _release, null)?.Invoke();
     }
 }

@@ -32,4 +32,34 @@ public static class EpochPlannerFactory
 
         return new ShuffledEpochPlanner(train.VideoIds, config.BatchVideos, config.Seed);
     }
+
+    /// <summary>
+    /// The planner for <paramref name="config"/> and the store to train on: <paramref name="train"/> itself, or — when
+    /// <c>alignment.enabled</c> — an <see cref="Alignment.AlignedVideoStore"/> over it whose captions the returned planner
+    /// re-aligns between epochs (the inner planner, shuffled or clustered, plans over the aligned captions).
+    /// </summary>
+    /// <param name="config">The training config.</param>
+    /// <param name="train">The training videos with their original captions.</param>
+    /// <param name="collective">The ranks of a data-parallel run, or null for one process (rank 0 writes the alignment tables).</param>
+    public static (IEpochPlanner Planner, IVideoStore Train) CreateForTraining(TrainConfig config, IVideoStore train, Distributed.ICollective? collective = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(train);
+        if (!config.Alignment.Enabled)
+        {
+            return (Create(config, train, collective), train);
+        }
+
+        var aligned = new Alignment.AlignedVideoStore(train);
+        var options = config.Alignment.ToOptions();
+        options = options with { Alignment = options.Alignment with { Threads = config.Threads } };
+        var planner = new Alignment.AligningEpochPlanner(
+            Create(config, aligned, collective),
+            aligned,
+            config.ToTrainerOptions().Streamer.Sampler,
+            options,
+            config.Output,
+            writes: (collective?.Rank ?? 0) == 0);
+        return (planner, aligned);
+    }
 }

@@ -67,6 +67,9 @@ public sealed record TrainConfig
     /// <summary>Retrieval-augmented (clustered) plans between epochs; off means a fresh shuffle per epoch.</summary>
     public RetrievalSection Retrieval { get; init; } = new();
 
+    /// <summary>TAN-style caption re-timing between epochs; off (the reference behaviour) trains on the captions as they are.</summary>
+    public AlignmentSection Alignment { get; init; } = new();
+
     /// <summary>Reads and validates a config file; errors name the file and the problem.</summary>
     public static TrainConfig Load(string path)
     {
@@ -91,6 +94,7 @@ public sealed record TrainConfig
         {
             config.ToTrainerOptions();
             config.Data.Validate();
+            config.Alignment.ToOptions();
         }
         catch (ArgumentException ex)
         {
@@ -109,6 +113,7 @@ public sealed record TrainConfig
             Sampler = Sampler.ToOptions(Model.ToOptions().FeatureDim),
             Assemblers = Streamer.Assemblers,
             PrefetchDepth = Streamer.PrefetchDepth,
+            TokenDropout = Streamer.TokenDropout,
         },
         BatchVideos = BatchVideos,
         Seed = Seed,
@@ -186,6 +191,12 @@ public sealed record TrainConfig
         /// <summary>Corpus seed.</summary>
         public long Seed { get; init; }
 
+        /// <summary>Fraction of the training videos' caption segments moved 2–6 s off the seconds they describe (0); held-out captions stay true.</summary>
+        public double ShiftFraction { get; init; }
+
+        /// <summary>Fraction of the training videos' caption segments replaced by words the video does not show (0); held-out captions stay true.</summary>
+        public double UnrelatedFraction { get; init; }
+
         /// <summary>The generator options for training (<c>held</c> = false) or held-out videos.</summary>
         public SyntheticCorpusOptions ToOptions(int featureDim, bool heldOut) => new()
         {
@@ -197,6 +208,8 @@ public sealed record TrainConfig
             MaxSeconds = MaxSeconds,
             Seed = Seed,
             IdPrefix = heldOut ? "heldout" : "train",
+            ShiftFraction = heldOut ? 0 : ShiftFraction,
+            UnrelatedFraction = heldOut ? 0 : UnrelatedFraction,
         };
 
         internal void Validate()
@@ -204,6 +217,12 @@ public sealed record TrainConfig
             if (Videos < 1 || HeldOutVideos < 0)
             {
                 throw new ArgumentException($"data.synthetic.videos = {Videos} must be positive and held_out_videos = {HeldOutVideos} not negative.", nameof(Videos));
+            }
+
+            if (!(ShiftFraction is >= 0 and <= 1) || !(UnrelatedFraction is >= 0 and <= 1) || ShiftFraction + UnrelatedFraction > 1)
+            {
+                throw new ArgumentException(
+                    $"data.synthetic.shift_fraction = {ShiftFraction} and unrelated_fraction = {UnrelatedFraction} must each be in [0, 1] and sum to at most 1.", nameof(ShiftFraction));
             }
         }
     }
@@ -258,6 +277,9 @@ public sealed record TrainConfig
 
         /// <summary>Batches kept ready ahead of the trainer (4).</summary>
         public int PrefetchDepth { get; init; } = 4;
+
+        /// <summary>Fraction of each training clip's video seconds dropped at batch assembly, in [0, 1) (0: none, the reference).</summary>
+        public double TokenDropout { get; init; }
     }
 
     /// <summary><c>model</c>: a preset (<c>tiny</c> or <c>reference</c>) and optional per-size overrides.</summary>
@@ -352,6 +374,29 @@ public sealed record TrainConfig
     {
         /// <summary>Held-out clips for R@1/R@5 per epoch (1000); 0 disables.</summary>
         public int Videos { get; init; } = 1000;
+    }
+
+    /// <summary><c>alignment</c>: re-align the training captions with the current model before epochs (see <c>Alignment/README.md</c>).</summary>
+    public sealed record AlignmentSection
+    {
+        /// <summary>Whether captions are re-aligned between epochs.</summary>
+        public bool Enabled { get; init; }
+
+        /// <summary>Re-align before every epoch e ≥ 1 with e % every == 0 (1).</summary>
+        public int Every { get; init; } = 1;
+
+        /// <summary>W: whole-second offsets in [−W, W] are tried (8).</summary>
+        public int WindowSeconds { get; init; } = 8;
+
+        /// <summary>Segments scoring below this are dropped, except each video's best (0.3, a cosine).</summary>
+        public double Threshold { get; init; } = 0.3;
+
+        /// <summary>The planner options this section describes; throws <see cref="ArgumentException"/> naming a bad key.</summary>
+        public VideoData.Training.Alignment.TrainingAlignmentOptions ToOptions() => new VideoData.Training.Alignment.TrainingAlignmentOptions
+        {
+            Every = Every,
+            Alignment = new VideoData.Training.Alignment.AlignmentOptions { WindowSeconds = WindowSeconds, Threshold = Threshold },
+        }.Validate();
     }
 
     /// <summary><c>retrieval</c>: clustered plans between epochs. Keys beyond <c>enabled</c> belong to the planner that reads them.</summary>

@@ -3,13 +3,14 @@ namespace VideoData.Training.Trainer;
 /// <summary>
 /// What the trainer keeps in its output folder, and the rule that a fresh run never starts on top of another run's
 /// files: <c>plans/</c> (a fresh run would silently train on the old run's plans), <c>checkpoints/</c> (their history
-/// would mix with the new run's), <c>embeddings/</c> and rank 0's log <c>train-log.jsonl</c>. Other ranks' logs
+/// would mix with the new run's), <c>embeddings/</c>, <c>alignment/</c> (a fresh run would re-time its captions with the
+/// old run's tables) and rank 0's log <c>train-log.jsonl</c>. Other ranks' logs
 /// (<c>train-log.rank-R.jsonl</c>) are neither checked nor deleted: in a run of several ranks they are created by the
 /// other processes while rank 0 checks, and they are appended to, never read back.
 /// </summary>
 public static class TrainingOutput
 {
-    private static readonly string[] RunFolders = ["checkpoints", "plans", "embeddings"];
+    private static readonly string[] RunFolders = ["checkpoints", "plans", "embeddings", "alignment"];
 
     /// <summary>
     /// Throws <see cref="IOException"/> naming the folder and what it holds when <paramref name="outputDirectory"/> holds a
@@ -25,7 +26,7 @@ public static class TrainingOutput
             throw new IOException(
                 $"output folder '{outputDirectory}' already holds a training run ({string.Join(", ", found.Select(Path.GetFileName))}). "
                 + "A fresh run there would reuse its plans and mix its checkpoints with the new ones: continue it with --resume, "
-                + "choose another --output, or pass --overwrite to delete that run's checkpoints, plans, embeddings and log first.");
+                + "choose another --output, or pass --overwrite to delete that run's checkpoints, plans, embeddings, alignment tables and log first.");
         }
     }
 

@@ -292,6 +292,8 @@ public sealed class VideoClipTrainer : IDisposable
             Device = Options.Device,
             Alignment = ClipAlignment.Aligned,
             Sampler = Options.Streamer.Sampler with { ClipsPerVideo = 1 },
+            // Evaluation sees whole clips: token dropout is a training-time saving.
+            TokenDropout = 0,
         };
 
         var videos = new List<Tensor>();
@@ -367,7 +369,7 @@ public sealed class VideoClipTrainer : IDisposable
         using var scope = NewDisposeScope();
         IntraOpThreads.Pin(Options.Threads);
         Model.train();
-        var video = Model.EncodeVideo(batch.Vfeats, batch.Vmasks);
+        var video = Model.EncodeVideo(batch.Vfeats, batch.Vmasks, batch.Vpositions);
         var text = Model.EncodeText(batch.Caps, batch.Cmasks);
         var logits = text.mm(video.t());
         var labels = arange(logits.shape[0], ScalarType.Int64, logits.device);
@@ -435,7 +437,9 @@ public sealed class VideoClipTrainer : IDisposable
         if (File.Exists(path))
         {
             // A resumed run must train on the plan the interrupted run used, whatever the planner would say now.
-            return await BatchPlan.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+            var saved = await BatchPlan.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+            await _planner.ResumeEpochAsync(epoch, cancellationToken).ConfigureAwait(false);
+            return saved;
         }
 
         Model.eval();
