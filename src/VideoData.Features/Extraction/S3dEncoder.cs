@@ -77,6 +77,9 @@ public sealed class S3dEncoder : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "Encoder options SecondsPerBatch·FramesPerSecond·FrameSize²·3 exceed one input buffer (2 GiB); lower SecondsPerBatch.");
         }
 
+        // Before any convolution: oneDNN reads its instruction-set cap once (see OneDnnIsa).
+        OneDnnIsa.CapUnlessSet();
+
         // Built where its passes will run. libtorch gives every thread that starts parallel work its own OpenMP team, and
         // once a process has more OpenMP threads than cores, libgomp stops spinning at barriers and sleeps instead:
         // weights loaded on a pool thread left a second team behind and made every later pass ~10-20 % slower.
