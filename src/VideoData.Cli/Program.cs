@@ -24,6 +24,9 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     ReportCommand.Create(),
 };
 
+// oneDNN's kernels capped at AVX2 unless the caller chose, as the launcher does, however the program is started (OneDnnIsa).
+OneDnnIsa.CapUnlessSet();
+
 // The main thread runs the encoder's forward passes (see MainThreadWorker: glibc reuses large freed blocks only in the
 // main thread's arena); the command itself runs on the thread pool.
 return MainThreadWorker.Serve(() => root.Parse(args).InvokeAsync());

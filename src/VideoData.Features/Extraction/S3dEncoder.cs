@@ -77,6 +77,9 @@ public sealed class S3dEncoder : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "Encoder options SecondsPerBatch·FramesPerSecond·FrameSize²·3 exceed one input buffer (2 GiB); lower SecondsPerBatch.");
         }
 
+        // Before any convolution: oneDNN reads its instruction-set cap once (see OneDnnIsa).
+        OneDnnIsa.CapUnlessSet();
+
         // Built where its passes will run. libtorch gives every thread that starts parallel work its own OpenMP team, and
         // once a process has more OpenMP threads than cores, libgomp stops spinning at barriers and sleeps instead:
         // weights loaded on a pool thread left a second team behind and made every later pass ~10-20 % slower.
@@ -196,6 +199,13 @@ public sealed class S3dEncoder : IDisposable
 
                     using (chunk)
                     {
+                        if (pending.Failure is not null)
+                        {
+                            // Failed by an earlier batch (non-finite features): its remaining seconds are read, so the
+                            // decoder feeding them is not left waiting, and dropped unencoded.
+                            continue;
+                        }
+
                         if (Check(chunk, pending) is { } problem)
                         {
                             pending.Fail(new VideoDataException(FailureClass.Encode, $"Video '{pending.VideoId}': {problem}"));
@@ -324,11 +334,38 @@ public sealed class S3dEncoder : IDisposable
         for (var i = 0; i < n; i++)
         {
             var (video, second) = slots[i];
-            video.SetSecond(
-                second,
-                embeddings.AsSpan(i * VideoFeatures.Dim, VideoFeatures.Dim),
-                mixed is null ? default : mixed.AsSpan(i * VideoFeatures.Mixed5cDim, VideoFeatures.Mixed5cDim));
+            var embedding = embeddings.AsSpan(i * VideoFeatures.Dim, VideoFeatures.Dim);
+            var mixed5c = mixed is null ? default : mixed.AsSpan(i * VideoFeatures.Mixed5cDim, VideoFeatures.Mixed5cDim);
+
+            // Invariant: a second whose features are not all finite never becomes part of a successful result. The
+            // video fails (class encode) naming the second, so the ledger reports what was lost instead of a shard
+            // silently holding NaN rows that every later epoch would train on.
+            if (NonFiniteCount(embedding) + NonFiniteCount(mixed5c) is > 0 and var bad)
+            {
+                video.Fail(new VideoDataException(
+                    FailureClass.Encode,
+                    $"Video '{video.VideoId}': second {second}: the encoder produced {bad} non-finite value(s) (NaN or infinity) among the second's "
+                    + $"{embedding.Length + mixed5c.Length} features (batch of {n} seconds); the video is not recorded as done."));
+                continue;
+            }
+
+            video.SetSecond(second, embedding, mixed5c);
         }
+    }
+
+    /// <summary>How many of <paramref name="values"/> are NaN or infinite.</summary>
+    internal static int NonFiniteCount(ReadOnlySpan<float> values)
+    {
+        var count = 0;
+        foreach (var value in values)
+        {
+            if (!float.IsFinite(value))
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private (float[] Embeddings, float[]? Mixed5c) Forward(int n, CancellationToken cancellationToken)

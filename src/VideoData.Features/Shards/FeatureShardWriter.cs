@@ -112,9 +112,10 @@ public sealed class FeatureShardWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Adds one video. Throws <see cref="ArgumentException"/> for a malformed record or a video id
-    /// already in the shard. May write a row group. The writer may keep the record's arrays until its
-    /// row group is written: do not modify them after adding.
+    /// Adds one video. Throws <see cref="ArgumentException"/> for a malformed record, a NaN or infinite
+    /// feature value (naming the video and the second), or a video id already in the shard. May write a
+    /// row group. The writer may keep the record's arrays until its row group is written: do not modify
+    /// them after adding.
     /// </summary>
     public async ValueTask AddAsync(FeatureRecord record, CancellationToken cancellationToken = default)
     {
@@ -126,6 +127,12 @@ public sealed class FeatureShardWriter : IAsyncDisposable
         }
 
         record.Validate();
+        RefuseNonFinite(record.VideoId, "features", record.Features, record.Dim);
+        if (record.Mixed5c is not null)
+        {
+            RefuseNonFinite(record.VideoId, "mixed_5c", record.Mixed5c, record.Mixed5cDim);
+        }
+
         if (!_index.TryAdd(record.VideoId, _rowGroups))
         {
             throw new ArgumentException($"Feature shard '{_name}' already holds video '{record.VideoId}'.", nameof(record));
@@ -194,6 +201,24 @@ public sealed class FeatureShardWriter : IAsyncDisposable
         if (!_completed)
         {
             _abandon?.Invoke();
+        }
+    }
+
+    /// <summary>
+    /// Invariant: a shard never holds a NaN or infinite feature. The encoder already turns such a second into the video's
+    /// recorded failure; this is the last line before anything is committed, so no path (a resumed run's work files, a
+    /// library caller) can publish one as a success.
+    /// </summary>
+    private void RefuseNonFinite(string videoId, string column, float[] values, int dim)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw new ArgumentException(
+                    $"Feature shard '{_name}': video '{videoId}' has a non-finite {column} value ({values[i]}) in second {i / dim} (value {i % dim}); "
+                    + "a shard never holds NaN or infinite features.");
+            }
         }
     }
 

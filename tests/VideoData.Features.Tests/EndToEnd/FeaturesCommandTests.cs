@@ -109,6 +109,25 @@ public sealed class FeaturesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Features_StartedWithoutAnIsaCap_RunsOneDnnCappedAtAvx2_AndACallersValueWins()
+    {
+        // oneDNN's verbose mode names the instruction set it dispatches for. Without a cap in the environment the program
+        // sets AVX2 itself (OneDnnIsa: the AVX-512 kernels now and then return NaN here); a value the caller gives wins.
+        var video = RepoPaths.RequireSharedTestData("videos", "h265_video.mp4");
+        async Task<string> IsaAsync(string? cap, string name)
+        {
+            var run = await VideoDataCli.RunAsync(
+                new Dictionary<string, string?> { ["ONEDNN_MAX_CPU_ISA"] = cap, ["DNNL_MAX_CPU_ISA"] = null, ["ONEDNN_VERBOSE"] = "1" },
+                ["features", video, "--weights", Weights, "--out", Path.Combine(_dir, name)]);
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            return Assert.Single(run.Stdout.Split('\n'), l => l.Contains(",info,cpu,isa:", StringComparison.Ordinal));
+        }
+
+        Assert.EndsWith("isa:Intel AVX2", (await IsaAsync(null, "default.parquet")).TrimEnd());
+        Assert.EndsWith("isa:Intel SSE4.1", (await IsaAsync("SSE41", "chosen.parquet")).TrimEnd());
+    }
+
+    [Fact]
     public async Task Features_BadWeights_NamesTheFile()
     {
         var weights = Path.Combine(_dir, "weights.bin");

@@ -280,6 +280,78 @@ public sealed class S3dEncoderTests
         Assert.Equal(5, returned);
     }
 
+    [Fact]
+    public async Task Encode_NonFiniteFeaturesForOneVideo_FailThatVideoNamingTheSecond_TheOthersInTheBatchSucceed()
+    {
+        // conv1's weights at 3e38 overflow to infinity on any lit pixel (and to NaN a layer later, where weights of both
+        // signs meet), while an all-black second stays exactly 0 there and finite throughout: a real forward pass whose
+        // output is non-finite for one video of a batch only.
+        using var encoder = S3dEncoder.Create(OverflowingWeights(), new S3dEncoderOptions
+        {
+            SecondsPerBatch = 4,
+            FrameSize = SmallSize,
+            FramesPerSecond = SmallFrames,
+            L2Normalize = true,
+            IncludeMixed5c = false,
+        });
+        var black = new byte[SmallFrames * SmallSize * SmallSize * 3];
+        var returned = 0;
+
+        async IAsyncEnumerable<VideoFrames> Source()
+        {
+            await Task.Yield();
+            // One batch of 4 seconds: "dark" (1), "lit" (2, its seconds in the batch's middle), "dark-after" (1); then the
+            // rest of "lit-long" runs on after the batch that failed it.
+            yield return new VideoFrames("dark", Chunks([black], SmallSize, SmallFrames, () => Interlocked.Increment(ref returned)));
+            yield return new VideoFrames("lit", Chunks(RandomSeconds(2, seed: 7), SmallSize, SmallFrames, () => Interlocked.Increment(ref returned)));
+            yield return new VideoFrames("lit-long", Chunks([.. RandomSeconds(5, seed: 8)], SmallSize, SmallFrames, () => Interlocked.Increment(ref returned)));
+            yield return new VideoFrames("dark-after", Chunks([black, black], SmallSize, SmallFrames, () => Interlocked.Increment(ref returned)));
+        }
+
+        var results = new List<EncodedVideo>();
+        await foreach (var r in encoder.EncodeAsync(Source()))
+        {
+            results.Add(r);
+        }
+
+        Assert.Equal(["dark", "lit", "lit-long", "dark-after"], results.Select(r => r.VideoId));
+        foreach (var dark in new[] { results[0], results[3] })
+        {
+            Assert.True(dark.Succeeded, dark.Failure?.Message);
+            Assert.All(dark.Features!.Embeddings, v => Assert.True(float.IsFinite(v)));
+        }
+
+        foreach (var (lit, id) in new[] { (results[1], "lit"), (results[2], "lit-long") })
+        {
+            Assert.False(lit.Succeeded);
+            Assert.Equal(FailureClass.Encode, lit.Failure!.FailureClass);
+            Assert.Contains($"Video '{id}'", lit.Failure.Message, StringComparison.Ordinal);
+            Assert.Contains("second 0", lit.Failure.Message, StringComparison.Ordinal);
+            Assert.Contains("non-finite", lit.Failure.Message, StringComparison.Ordinal);
+        }
+
+        // Every chunk was taken and disposed, those of "lit-long" after its failure included (1 + 2 + 5 + 2).
+        Assert.Equal(10, returned);
+    }
+
+    /// <summary>The test weights with conv1's kernel set to 3e38: finite weights whose output overflows on any lit input.</summary>
+    private static StateDict OverflowingWeights()
+    {
+        var tensors = s_weights.Value.Tensors.Select(t =>
+        {
+            if (t.Name != "conv1.conv1.weight")
+            {
+                return t;
+            }
+
+            Assert.Equal(WeightDType.Float32, t.DType);
+            var values = new float[t.Data.Length / sizeof(float)];
+            Array.Fill(values, 3e38f);
+            return new WeightTensor(t.Name, t.DType, t.Shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        });
+        return new StateDict("test weights with an overflowing conv1", "safetensors", [.. tensors]);
+    }
+
     [Theory]
     [InlineData("tpu", 8, "Device")]
     [InlineData("cpu", 0, "SecondsPerBatch")]

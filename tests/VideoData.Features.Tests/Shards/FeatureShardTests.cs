@@ -197,6 +197,32 @@ public sealed class FeatureShardTests : IDisposable
         Assert.Contains("'same'", ex.Message);
     }
 
+    [Theory]
+    [InlineData("features", float.NaN)]
+    [InlineData("features", float.PositiveInfinity)]
+    [InlineData("mixed_5c", float.NegativeInfinity)]
+    public async Task Add_NonFiniteFeature_IsRefusedNamingTheVideoAndSecond_AndTheShardHoldsOnlyTheOthers(string column, float bad)
+    {
+        var path = Path.Combine(_dir, "nonfinite.parquet");
+        var poisoned = MakeRecord("poisoned", 3, mixed: true, captions: 0, seed: 1);
+        (column == "features" ? poisoned.Features : poisoned.Mixed5c!)[column == "features" ? (2 * 512) + 7 : 1024 + 3] = bad;
+        await using (var writer = FeatureShardWriter.CreateFile(path, s_lineage, new FeatureShardWriterOptions { VideosPerRowGroup = 1 }))
+        {
+            await writer.AddAsync(MakeRecord("before", 1, mixed: true, captions: 0, seed: 2));
+
+            var ex = await Assert.ThrowsAsync<ArgumentException>(() => writer.AddAsync(poisoned).AsTask());
+
+            Assert.Contains("'poisoned'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains($"{column} value", ex.Message, StringComparison.Ordinal);
+            Assert.Contains($"second {(column == "features" ? 2 : 1)}", ex.Message, StringComparison.Ordinal);
+            await writer.AddAsync(MakeRecord("after", 2, mixed: true, captions: 0, seed: 3));
+            await writer.CompleteAsync();
+        }
+
+        await using var reader = await FeatureShardReader.OpenAsync(path);
+        Assert.Equal(["before", "after"], reader.VideoIds);
+    }
+
     [Fact]
     public async Task Writer_DisposedWithoutComplete_LeavesNoFileBehind()
     {
