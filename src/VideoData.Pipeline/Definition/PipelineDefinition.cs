@@ -50,6 +50,15 @@ public sealed record PipelineDefinition
 
     /// <summary>How many times a failed video is retried by later runs before it is left as failed.</summary>
     public int MaxRetries { get; init; } = 2;
+
+    /// <summary>Finished videos per committed work segment (a kill loses at most one open segment's videos).</summary>
+    public int SegmentVideos { get; init; } = 8;
+
+    /// <summary>A work segment is committed after at most this many seconds, however few videos it has.</summary>
+    public double SegmentSeconds { get; init; } = 60;
+
+    /// <summary>A shard lease whose heartbeat is older than this is stale and may be taken over by another worker.</summary>
+    public int LeaseStaleSeconds { get; init; } = 120;
 }
 
 /// <summary>Decoding: the reference samples 30 fps, shorter side 224, center crop 224×224.</summary>
@@ -280,6 +289,9 @@ public static class PipelineDefinitionLoader
         Require(d.ShardSize > 0, "shard_size", d.ShardSize, "must be positive");
         Require(d.ShardCount is null or > 0, "shard_count", d.ShardCount, "must be positive");
         Require(d.MaxRetries >= 0, "max_retries", d.MaxRetries, "must be zero or positive");
+        Require(d.SegmentVideos is >= 1 and <= 4096, "segment_videos", d.SegmentVideos, "must be between 1 and 4096");
+        Require(d.SegmentSeconds > 0, "segment_seconds", d.SegmentSeconds, "must be positive");
+        Require(d.LeaseStaleSeconds >= 2, "lease_stale_seconds", d.LeaseStaleSeconds, "must be at least 2");
         Require(d.Decode.Fps is > 0 and <= 240, "decode.fps", d.Decode.Fps, "must be in 1..240");
         Require(d.Decode.Size is >= 16 and <= 4096 && d.Decode.Size % 2 == 0, "decode.size", d.Decode.Size, "must be even and in 16..4096");
         Require(d.Decode.Decoder is "auto" or "cpu" or "cuda", "decode.decoder", d.Decode.Decoder, "must be auto, cpu or cuda");

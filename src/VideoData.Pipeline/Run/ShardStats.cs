@@ -29,6 +29,9 @@ public sealed record ShardStats(
     double EncodeSeconds,
     double WriteSeconds)
 {
+    /// <summary>Videos this run decoded and encoded for the shard (the others were settled by earlier runs).</summary>
+    public int VideosProcessed { get; init; }
+
     internal static ShardStats From(ShardLedger ledger, TimeSpan wall, PipelineProgress progress) => new(
         ledger.ShardId,
         ledger.Videos.Count,
