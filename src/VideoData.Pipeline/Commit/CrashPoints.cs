@@ -6,8 +6,8 @@ namespace VideoData.Pipeline.Commit;
 /// Test-only switch for deterministic crash tests: <c>VIDEODATA_CRASH_AT=step</c> (or <c>step:n</c> for its n-th occurrence,
 /// 1-based) makes the worker end itself right after that named step of commit or publish. By default it sends itself
 /// SIGKILL (no cleanup, like a node failure or the OOM killer); <c>VIDEODATA_CRASH_SIGNAL=TERM</c> or <c>INT</c> sends that
-/// signal instead and carries on, so the run stops the way a scheduler or Ctrl+C stops it, in the middle of that step's
-/// publish. Unset (always, outside tests), every call is a no-op.
+/// signal instead and carries on (after a moment for the handler to run), so the run stops the way a scheduler or Ctrl+C
+/// stops it, in the middle of that step's publish; <c>STOP</c> pauses the worker there (SIGSTOP) until someone sends SIGCONT. Unset (always, outside tests), every call is a no-op.
 /// </summary>
 internal static class CrashPoints
 {
@@ -50,15 +50,15 @@ internal static class CrashPoints
         {
             "TERM" => 15,
             "INT" => 2,
+            "STOP" => 19,
             _ => 9,
         };
         Console.Error.WriteLine($"videodata: VIDEODATA_CRASH_AT={step}: sending signal {signal} to myself");
         Console.Error.Flush();
         _ = Kill(Environment.ProcessId, signal);
-        if (signal == 9)
-        {
-            Thread.Sleep(Timeout.Infinite);
-        }
+        // SIGKILL ends the process before this returns; after SIGTERM or SIGINT the runtime's handler needs a moment to request
+        // the stop, which the next step then observes, as it would for a signal that came from outside at this instant.
+        Thread.Sleep(signal == 9 ? Timeout.Infinite : 3000);
     }
 
     private static (string, int)? Parse(string? value)
