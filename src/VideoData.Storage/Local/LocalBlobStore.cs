@@ -154,6 +154,12 @@ internal sealed class LocalBlobStore : IBlobStore
 
             File.Move(temp, path, overwrite: true);
         }
+        catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            // A full disk or a failing device: say which output it was, not only the temporary file's name.
+            TryDelete(temp);
+            throw new IOException($"Could not write {path}: {ex.Message}", ex);
+        }
         catch
         {
             TryDelete(temp);
