@@ -56,7 +56,18 @@ public sealed class FeatureShardAssemblerTests : IDisposable
         await using var reader = await FeatureShardReader.OpenAsync(output);
         Assert.Equal(["vid-a", "vid-b", "vid-c"], reader.VideoIds);
         Assert.Equal(3, reader.RowGroupCount);
-        foreach (var expected in new[] { a, b, c })
+        // Bit for bit what the writer stored in the sources (float16-rounded by default).
+        var stored = new Dictionary<string, FeatureRecord>();
+        foreach (var path in new[] { first, second })
+        {
+            await using var source = await FeatureShardReader.OpenAsync(path);
+            await foreach (var record in source.ReadAllAsync())
+            {
+                stored[record.VideoId] = record;
+            }
+        }
+
+        foreach (var expected in new[] { a, b, c }.Select(r => stored[r.VideoId]))
         {
             var actual = await reader.ReadVideoAsync(expected.VideoId);
             Assert.Equal(expected.Features, actual.Features);

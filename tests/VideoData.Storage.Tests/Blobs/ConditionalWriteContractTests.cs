@@ -73,7 +73,7 @@ public abstract class ConditionalWriteContractTests
         start.Set();
         var results = await Task.WhenAll(writers);
 
-        var winner = Assert.Single(results.Select((v, i) => (v, i)).Where(r => r.v is not null));
+        var winner = Assert.Single(results.Select((v, i) => (v, i)), r => r.v is not null);
         Assert.Equal($"writer {winner.i}", Encoding.UTF8.GetString((await store.ReadVersionedAsync("leases/race.json"))!.Content));
     }
 
@@ -91,7 +91,7 @@ public abstract class ConditionalWriteContractTests
         start.Set();
         var results = await Task.WhenAll(takers);
 
-        var winner = Assert.Single(results.Select((v, i) => (v, i)).Where(r => r.v is not null));
+        var winner = Assert.Single(results.Select((v, i) => (v, i)), r => r.v is not null);
         Assert.Equal($"taker {winner.i}", Encoding.UTF8.GetString((await store.ReadVersionedAsync("leases/takeover.json"))!.Content));
     }
 }
