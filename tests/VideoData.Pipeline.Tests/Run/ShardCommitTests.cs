@@ -164,7 +164,7 @@ public sealed class ShardCommitTests : IDisposable
         var grown = Path.Combine(corpus.Folder, $"manifest-grown-{Guid.NewGuid():N}.csv");
         await File.WriteAllLinesAsync(full, rows);
         await File.WriteAllLinesAsync(shrunk, rows.Where(r => !r.StartsWith("demo002,", StringComparison.Ordinal)));
-        await File.WriteAllLinesAsync(grown, [.. rows, "extra000,videos/demo004.mp4,"]);
+        await File.WriteAllLinesAsync(grown, [.. rows, "extra000,videos/demo003.mp4,"]);
         try
         {
             var one = await RunInProcessAsync(full, output);
