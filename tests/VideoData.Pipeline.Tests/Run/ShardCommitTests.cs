@@ -472,7 +472,12 @@ public sealed class ShardCommitTests : IDisposable
         var listing = await _s3.Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = from });
         foreach (var item in listing.S3Objects ?? [])
         {
-            await _s3.Client.CopyObjectAsync(bucket, item.Key, bucket, to + item.Key[from.Length..]);
+            // Read and write back: s3rver 3.7.1 misreads the SDK's copy source ("bucket does not exist").
+            using var response = await _s3.Client.GetObjectAsync(bucket, item.Key);
+            using var copy = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(copy);
+            copy.Position = 0;
+            await _s3.Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = to + item.Key[from.Length..], InputStream = copy, UseChunkEncoding = false });
         }
     }
 
