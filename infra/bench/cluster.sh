@@ -5,7 +5,9 @@
 # count: IndexFlatL2 (exact) and IndexIVFFlat(512) as the reference uses it (train + add + search, nprobe 1).
 # N standard-normal vectors of dimension D, N/32 queries drawn without replacement, K neighbours besides the
 # query. Prints the time ratios (> 1: ours is faster) and recall@K against a float64 ground truth.
-#   infra/bench/cluster.sh [N] [D] [K] [THREADS]     (defaults 200000, 768, 64, 2)
+# Then `videodata cluster` on the same vectors (as an embeddings file) in 1 process with 1 thread vs 2 MPI ranks with
+# 1 thread each (mpirun -np 2): search time, speed-up, per-rank query rate, and whether the two plans are identical.
+#   infra/bench/cluster.sh [N] [D] [K] [THREADS] [PARTS]     (defaults 200000, 768, 64, 2, all; PARTS=ranks: only the 1-vs-2-rank part)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -13,6 +15,7 @@ n="${1:-200000}"
 d="${2:-768}"
 k="${3:-64}"
 threads="${4:-2}"
+parts="${5:-all}"
 work="${BENCH_DIR:-$(mktemp -d /tmp/videodata-cluster-bench.XXXXXX)}"
 
 # Without OpenBLAS the peer runs on Debian's reference BLAS, ~10x slower, and every ratio would flatter us.
@@ -31,6 +34,7 @@ if [[ ! -f "$work/vectors.f32" ]]; then
   /usr/bin/python3 infra/bench/cluster_faiss.py gen "$work/vectors.f32" "$work/queries.i32" "$n" "$d" 7 >/dev/null
 fi
 
+if [[ "$parts" == all ]]; then
 echo "[bench] ours: ExactNearestNeighbours, $threads threads, k $k"
 ours_out="$("${bench[@]}" search "$work/vectors.f32" "$work/queries.i32" "$n" "$d" "$k" "$threads" "$work/ours.i32")"
 printf '%s\n' "$ours_out"
@@ -51,3 +55,24 @@ awk -v o="$o" -v oc="$oc" -v g="$g" -v gc="$gc" -v f="$f" -v fc="$fc" -v i="$i" 
 }'
 echo "[bench] recall@$k vs float64 truth ($(field truth_queries <<<"$peer") queries): ours $(field recall_ours <<<"$peer"), IndexFlatL2 $(field recall_flat <<<"$peer"), IndexIVFFlat(512) $(field recall_ivf <<<"$peer"); ours vs IndexFlatL2 on all queries: $(field ours_vs_flat_all <<<"$peer")"
 echo "[bench] load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a shared machine: compare ratios, not absolute times)"
+fi
+
+echo "[bench] videodata cluster: 1 process x 1 thread vs mpirun -np 2 x 1 thread, same embeddings, k $k"
+command -v mpirun >/dev/null || { echo "[bench] mpirun is missing: run infra/scripts/setup.sh (openmpi-bin)" >&2; exit 1; }
+dotnet build src/VideoData.Cli -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+videodata=(dotnet "$root/src/VideoData.Cli/bin/Release/net10.0/videodata.dll")
+mpi=(mpirun --oversubscribe -np 2)
+[[ $(id -u) -ne 0 ]] || mpi=(mpirun --allow-run-as-root --oversubscribe -np 2)
+[[ -f "$work/embeddings.parquet" ]] || "${bench[@]}" embeddings "$work/vectors.f32" "$n" "$d" "$work/embeddings.parquet"
+cluster_args=(cluster --embeddings "$work/embeddings.parquet" --k "$k" --threads 1 --seed 1 --epoch 1 --json)
+# Only the JSON summary: mpirun may hand rank 0 a terminal, and .NET then writes a terminal-mode sequence first.
+one="$("${videodata[@]}" "${cluster_args[@]}" --out "$work/plan-1.parquet" 2>/dev/null | grep -o '{.*}')"
+two="$("${mpi[@]}" "${videodata[@]}" "${cluster_args[@]}" --out "$work/plan-2.parquet" 2>/dev/null | grep -o '{.*}')"
+same="differ"; cmp -s "$work/plan-1.parquet" "$work/plan-2.parquet" && same="identical"
+/usr/bin/python3 -c 'import json, sys
+one, two = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+q = one["queries"]
+print("[bench] 1 rank: %.1f s search (%.0f queries/s); 2 ranks: %.1f s (ranks %s s; %.0f queries/s per rank); speed-up %.2fx; plans %s" % (
+    one["search_s"], q / one["search_s"], two["search_s"], ", ".join("%.1f" % t for t in two["rank_search_s"]),
+    q / 2 / max(two["rank_search_s"]), one["search_s"] / two["search_s"], sys.argv[3]))' "$one" "$two" "$same"
+echo "[bench] load average after the rank runs: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

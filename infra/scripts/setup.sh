@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what VideoData needs on Debian 12 and builds it.
-#   setup.sh            FFmpeg 5.1 runtime libraries + CLI, restore, build (what `videodata` needs)
-#   setup.sh --tests    also the FFmpeg headers and a C compiler (struct-offset test), and the pinned
-#                       npm test tools (s3rver, DuckDB) into .tools/ (never globally)
+#   setup.sh            FFmpeg 5.1 runtime libraries + CLI, Open MPI 4.1 (mpirun), restore, build (what `videodata` needs)
+#   setup.sh --tests    also the FFmpeg and Open MPI headers and a C compiler (struct-offset and constant tests), and the pinned
+#                       npm test tools (s3rver, DuckDB, the Kubernetes schema) into .tools/ (never globally),
+#                       Slurm and munge (a loopback cluster), Chromium (the report tests load the HTML reports headless)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,9 +14,14 @@ with_tests=0
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 packages=(ffmpeg libavformat59 libavcodec59 libavutil57 libswscale6)
+packages+=(openmpi-bin)  # Open MPI 4.1 (mpirun, libmpi.so.40): data-parallel `videodata train`/`cluster` under mpirun or srun --mpi=pmix
 if ((with_tests)); then
   packages+=(libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config gcc libc6-dev)
+  packages+=(slurm-wlm munge)  # the single-node Slurm cluster of SlurmClusterTests (infra/slurm/local-cluster.sh)
+  packages+=(libopenmpi-dev)  # mpi.h: the MPI binding's constants are checked against it
+  packages+=(chromium)  # the report tests load the HTML reports in headless Chromium
   command -v npm >/dev/null || packages+=(nodejs npm)  # s3rver and DuckDB run on Node.js (Debian 12: Node 18)
+  packages+=(python3-torch python3-numpy)  # the training export test loads our .pth with PyTorch itself
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -35,7 +41,7 @@ else
 fi
 
 if ((with_tests)); then
-  if [[ ! -d .tools/node_modules/s3rver || ! -d .tools/node_modules/@duckdb/node-api || infra/tools/package.json -nt .tools/package.json ]]; then
+  if [[ ! -d .tools/node_modules/s3rver || ! -d .tools/node_modules/@duckdb/node-api || ! -d .tools/node_modules/kubernetes-models || infra/tools/package.json -nt .tools/package.json ]]; then
     say "installing pinned npm test tools into .tools/"
     mkdir -p .tools
     cp infra/tools/package.json .tools/package.json

@@ -8,6 +8,11 @@ cd "$root"
 
 ./infra/scripts/setup.sh --tests || { echo "0 passed, 1 failed"; echo "[test] setup failed" >&2; exit 1; }
 
+# oneDNN 3.7 (in TorchSharp's libtorch 2.10) picks AVX-512 kernels for S3D-G's fp32 3-D convolutions on AVX-512
+# machines; on the development host (AMD EPYC with AVX-512) they put the golden "small" input 3.3e-4 off the reference
+# (the reference is 2.6e-7 off a float64 run), while the AVX2 kernels stay within the parity bound. Capped at AVX2
+# unless the caller chose a value: ONEDNN_MAX_CPU_ISA=ALL restores the widest kernels.
+export ONEDNN_MAX_CPU_ISA="${ONEDNN_MAX_CPU_ISA:-AVX2}"
 results="$root/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"

@@ -16,6 +16,11 @@ var root = new RootCommand("videodata: turns narrated-video corpora into trainin
     TrainCommand.Create(),
     CaptionsCommand.Create(),
     ClusterCommand.Create(),
+    PlanCommand.Create(),
+    ClipsCommand.Create(),
+
+    StatusCommand.Create(),
+    ReportCommand.Create(),
 };
 
 // The main thread runs the encoder's forward passes (see MainThreadWorker: glibc reuses large freed blocks only in the

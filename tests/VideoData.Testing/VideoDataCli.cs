@@ -34,6 +34,17 @@ public static class VideoDataCli
             start.Environment.Remove(name);
         }
 
+        // Nor its other AWS settings: no ~/.aws files, no role or token variables, no instance metadata service (a run with
+        // no credentials must say so at once instead of waiting for 169.254.169.254). A test sets what it needs.
+        foreach (var name in new[] { "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_ENDPOINT_URL_STS", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "VIDEODATA_S3_PATH_STYLE", "VIDEODATA_S3_CHUNK_ENCODING", "VIDEODATA_S3_CHECKSUM", "VIDEODATA_S3_MAX_CONCURRENCY", "VIDEODATA_S3_PART_SIZE_MIB", "SLURM_ARRAY_TASK_MIN" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        start.Environment["AWS_CONFIG_FILE"] = "/nonexistent/videodata-tests/aws-config";
+        start.Environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/videodata-tests/aws-credentials";
+        start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
+
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             start.Environment[name] = value;

@@ -3,12 +3,28 @@
 // neighbour rows as int32 [Q, K], and prints RESULT lines. Also times the bare matrix products of the same
 // tiles (libtorch addmm_, no top-k) so the selection's share of the time is visible.
 //   ClusterBench search VECTORS QUERIES N D K THREADS OUT [QUERY_TILE DATABASE_TILE]
+//   ClusterBench embeddings VECTORS N D OUT.parquet   the same vectors as an embeddings file for `videodata cluster` (1 vs 2 ranks)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using VideoData.Training.Retrieval;
 using static TorchSharp.torch;
+
+if (args.Length == 5 && args[0] == "embeddings")
+{
+    var count = int.Parse(args[2], CultureInfo.InvariantCulture);
+    var dimension = int.Parse(args[3], CultureInfo.InvariantCulture);
+    var values = new float[(long)count * dimension];
+    using (var file = File.OpenRead(args[1]))
+    {
+        file.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    var names = Enumerable.Range(0, count).Select(i => i.ToString("D8", CultureInfo.InvariantCulture)).ToArray();
+    await EmbeddingsFile.WriteAsync(VideoEmbeddings.Create(names, values, dimension, new EmbeddingLineage("bench")), args[4]);
+    return 0;
+}
 
 if (args.Length < 8 || args[0] != "search")
 {

@@ -3,6 +3,7 @@
 //   TrainBench stream  DIR EPOCHS BATCH_VIDEOS CLIPS ASSEMBLERS PREFETCH [READERS_PER_SHARD]  batches/s per epoch (epoch 0 cold from the shards) and read amplification
 //   TrainBench tiny    CONFIG OUTPUT                                          the tiny trainer; data-wait share of step time
 //   TrainBench read    DIR REPEATS                                            shard decode throughput: every row group of every shard, REPEATS times
+//   TrainBench allreduce TOTAL_MIB REPEATS                                    under mpirun: time to all-reduce TOTAL_MIB of floats in buckets of 1..64 MiB
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -20,10 +21,43 @@ return args.FirstOrDefault() switch
     "stream" => await StreamAsync(args[1], Int(args[2]), Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6]), args.Length > 7 ? Int(args[7]) : 2),
     "tiny" => await TinyAsync(args[1], args[2]),
     "read" => await ReadAsync(args[1], Int(args[2])),
+    "allreduce" => AllReduce(Int(args[1]), Int(args[2])),
     _ => Usage(),
 };
 
 static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+
+// Sums TOTAL_MIB of floats across the ranks one bucket at a time, as GradientBuckets does, for several bucket sizes:
+// the per-call cost shows as the gap between small and large buckets. Rank 0 prints one RESULT line per size.
+static int AllReduce(int totalMib, int repeats)
+{
+    using var collective = VideoData.Training.Distributed.Collectives.Open();
+    var values = new float[(long)totalMib * (1 << 20) / sizeof(float)];
+    values.AsSpan().Fill(1f);
+    foreach (var bucketMib in new[] { 0.25, 1, 4, 16, 32, 64 })
+    {
+        var bucket = (int)(bucketMib * (1 << 20) / sizeof(float));
+        var best = double.MaxValue;
+        for (var r = 0; r < repeats; r++)
+        {
+            collective.Barrier();
+            var clock = Stopwatch.StartNew();
+            for (var start = 0; start < values.Length; start += bucket)
+            {
+                collective.AllReduceSum(values.AsSpan(start, Math.Min(bucket, values.Length - start)));
+            }
+
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+
+        if (collective.Rank == 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT allreduce ranks={collective.WorldSize} total_mib={totalMib} bucket_mib={bucketMib} calls={(values.Length + bucket - 1) / bucket} best_s={best:F4} gib_per_s={totalMib / 1024.0 / best:F2}"));
+        }
+    }
+
+    return 0;
+}
 
 static int Usage()
 {

@@ -17,7 +17,8 @@ public sealed record CleanedCaptions(string VideoId, IReadOnlyList<CaptionSegmen
 /// Per cue, in this order: text that is not a string is dropped; a cue with a NaN or infinite time
 /// is dropped; a cue ending before 0 is dropped; the text is normalized (or, with
 /// <see cref="CaptionCleanerOptions.Normalize"/> off, newlines become spaces and the ends are
-/// trimmed, as in the reference), markers are removed when asked, and a cue left empty is dropped.
+/// trimmed, as in the reference), markers are removed when asked, and a cue left empty is dropped;
+/// a text longer than <see cref="CaptionCleanerOptions.MaxCueCharacters"/> is cut to it (counted).
 /// Then repairs: a negative start becomes 0; an end before the start becomes the start; if any
 /// start is earlier than a start before it, the cues are stably sorted by start. Then dedup (see
 /// <see cref="DedupMode"/>) and tokenization of each segment (<see cref="BertWordPieceTokenizer.EncodeSegment"/>).
@@ -29,6 +30,7 @@ public sealed class CaptionCleaner
     private readonly ulong _seed;
     private readonly bool _normalize;
     private readonly bool _removeMarkers;
+    private readonly int _maxCueCharacters;
     private readonly BertWordPieceTokenizer _tokenizer;
 
     /// <summary>Creates a cleaner; options are validated and copied here.</summary>
@@ -42,6 +44,7 @@ public sealed class CaptionCleaner
         _seed = options.Seed;
         _normalize = options.Normalize;
         _removeMarkers = options.RemoveNonSpeechMarkers;
+        _maxCueCharacters = options.MaxCueCharacters;
         _tokenizer = tokenizer ?? BertWordPieceTokenizer.Default;
     }
 
@@ -68,7 +71,7 @@ public sealed class CaptionCleaner
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal CleanupCounts CleanUntokenized(string videoId, IReadOnlyList<CaptionCue> cues, out List<TimedText> segments)
     {
-        long nonString = 0, empty = 0, markerOnly = 0, nonFinite = 0, negative = 0, negativeStart = 0, endBeforeStart = 0, outOfOrder = 0;
+        long nonString = 0, empty = 0, markerOnly = 0, nonFinite = 0, negative = 0, negativeStart = 0, endBeforeStart = 0, outOfOrder = 0, truncated = 0;
         var kept = new List<TimedText>(cues.Count);
         var latestStart = double.NegativeInfinity;
         foreach (var cue in cues)
@@ -108,6 +111,12 @@ public sealed class CaptionCleaner
                 }
             }
 
+            if (text.Length > _maxCueCharacters)
+            {
+                truncated++;
+                text = Truncate(text, _maxCueCharacters);
+            }
+
             var start = cue.Start;
             if (start < 0)
             {
@@ -137,14 +146,14 @@ public sealed class CaptionCleaner
         }
 
         List<TimedText> deduped;
-        if (_dedup == DedupMode.Reference)
+        if (_dedup == DedupMode.None)
         {
-            var coin = new DedupCoin(_seed, videoId);
-            deduped = ReferenceDedup.Apply(kept, ref coin);
+            deduped = kept;
         }
         else
         {
-            deduped = kept;
+            var coin = new DedupCoin(_seed, videoId);
+            deduped = ReferenceDedup.Apply(kept, ref coin, wholeWords: _dedup == DedupMode.Words);
         }
 
         segments = deduped;
@@ -160,7 +169,19 @@ public sealed class CaptionCleaner
             RepairedNegativeStart = negativeStart,
             RepairedEndBeforeStart = endBeforeStart,
             RepairedOutOfOrder = outOfOrder,
+            TruncatedLongText = truncated,
             Segments = deduped.Count,
         };
+    }
+
+    /// <summary>The first <paramref name="length"/> code units of <paramref name="text"/> (one fewer rather than half a surrogate pair), trimmed.</summary>
+    private static string Truncate(string text, int length)
+    {
+        if (char.IsHighSurrogate(text[length - 1]))
+        {
+            length--;
+        }
+
+        return text.AsSpan(0, length).Trim().ToString();
     }
 }

@@ -8,11 +8,40 @@ public enum DedupMode
 
     /// <summary>Keep segments as read (after validation and normalization).</summary>
     None,
+
+    /// <summary>
+    /// The reference algorithm with its overlaps restricted to whole words: an overlap (and the "previous text ends
+    /// with the current one" merge) is taken only where it is one or more whole words on both sides (bounded by the
+    /// text's ends or white space), so no segment is cut inside a word; the shortest such overlap is used and the
+    /// same seeded coin decides. Not the reference: opt in with <c>captions.dedup: words</c>.
+    /// </summary>
+    Words,
 }
 
 /// <summary>Options of <see cref="CaptionCleaner"/>; validated when the cleaner is created.</summary>
 public sealed class CaptionCleanerOptions
 {
+    /// <summary>The name of a dedup mode in pipeline definitions and on the command line: <c>reference</c>, <c>words</c> or <c>none</c>.</summary>
+    public static string DedupName(DedupMode mode) => mode switch
+    {
+        DedupMode.Reference => "reference",
+        DedupMode.Words => "words",
+        DedupMode.None => "none",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown dedup mode"),
+    };
+
+    /// <summary>
+    /// The dedup mode named <paramref name="name"/> (<c>reference</c>, <c>words</c> or <c>none</c>, as in pipeline
+    /// definitions); throws <see cref="ArgumentException"/> naming the value otherwise.
+    /// </summary>
+    public static DedupMode ParseDedup(string name) => name switch
+    {
+        "reference" => DedupMode.Reference,
+        "words" => DedupMode.Words,
+        "none" => DedupMode.None,
+        _ => throw new ArgumentException($"dedup mode '{name}' is not one of reference, words, none.", nameof(name)),
+    };
+
     /// <summary>Dedup algorithm; default <see cref="DedupMode.Reference"/>.</summary>
     public DedupMode Dedup { get; set; } = DedupMode.Reference;
 
@@ -26,6 +55,18 @@ public sealed class CaptionCleanerOptions
     /// </summary>
     public bool Normalize { get; set; }
 
+    /// <summary>
+    /// Longest cue text kept, in UTF-16 code units after normalization; a longer text is cut to this length (never
+    /// inside a surrogate pair, then trimmed) and counted in <see cref="CleanupCounts.TruncatedLongText"/>. Bounds the
+    /// memory of every segment (dedup merges never make a segment longer than its longest cue). Default
+    /// <see cref="DefaultMaxCueCharacters"/>, far above real captions (the tokenizer reads only a segment's first 96
+    /// characters); <see cref="int.MaxValue"/> turns the cap off.
+    /// </summary>
+    public int MaxCueCharacters { get; set; } = DefaultMaxCueCharacters;
+
+    /// <summary>Default of <see cref="MaxCueCharacters"/>: 10,000.</summary>
+    public const int DefaultMaxCueCharacters = 10_000;
+
     /// <summary>Remove non-speech markers: bracketed tags such as <c>[Music]</c> or <c>[Applause]</c> and the speaker-change mark <c>&gt;&gt;</c>. Default false (the reference keeps them).</summary>
     public bool RemoveNonSpeechMarkers { get; set; }
 
@@ -33,7 +74,13 @@ public sealed class CaptionCleanerOptions
     {
         if (!Enum.IsDefined(Dedup))
         {
-            throw new ArgumentOutOfRangeException(nameof(Dedup), Dedup, $"{nameof(CaptionCleanerOptions)}.{nameof(Dedup)} must be Reference or None.");
+            throw new ArgumentOutOfRangeException(nameof(Dedup), Dedup, $"{nameof(CaptionCleanerOptions)}.{nameof(Dedup)} must be Reference, Words or None.");
+        }
+
+        // Two code units always keep the first character of a trimmed text, even when it is a surrogate pair.
+        if (MaxCueCharacters < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCueCharacters), MaxCueCharacters, $"{nameof(CaptionCleanerOptions)}.{nameof(MaxCueCharacters)} must be at least 2.");
         }
     }
 }

@@ -36,6 +36,9 @@ public sealed record CleanupCounts
     /// <summary>Kept cues that started before an earlier cue; repaired by a stable sort on start time.</summary>
     public long RepairedOutOfOrder { get; init; }
 
+    /// <summary>Kept cues whose text was longer than <see cref="CaptionCleanerOptions.MaxCueCharacters"/>, cut to that length.</summary>
+    public long TruncatedLongText { get; init; }
+
     /// <summary>Segments after dedup.</summary>
     public long Segments { get; init; }
 
@@ -62,6 +65,7 @@ public sealed record CleanupCounts
         RepairedNegativeStart = left.RepairedNegativeStart + right.RepairedNegativeStart,
         RepairedEndBeforeStart = left.RepairedEndBeforeStart + right.RepairedEndBeforeStart,
         RepairedOutOfOrder = left.RepairedOutOfOrder + right.RepairedOutOfOrder,
+        TruncatedLongText = left.TruncatedLongText + right.TruncatedLongText,
         Segments = left.Segments + right.Segments,
     };
 

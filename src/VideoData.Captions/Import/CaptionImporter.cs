@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using VideoData.Captions.Cleaning;
 using VideoData.Captions.Reading;
 using VideoData.Captions.Tokenization;
+using VideoData.Core.IO;
 using VideoData.Storage.Sharding;
 
 namespace VideoData.Captions.Import;
@@ -302,10 +303,11 @@ public static class CaptionImporter
         ["videodata.captions.shard_count"] = shardCount.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.shard_size"] = options.ShardSize.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.shard_rule"] = "ShardPlanner: sha256(utf8(video_id))[0:8] big-endian, then ordinal id",
-        ["videodata.captions.dedup"] = options.Cleaner.Dedup == DedupMode.Reference ? "reference" : "none",
+        ["videodata.captions.dedup"] = CaptionCleanerOptions.DedupName(options.Cleaner.Dedup),
         ["videodata.captions.seed"] = options.Cleaner.Seed.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.normalize"] = options.Cleaner.Normalize ? "true" : "false",
         ["videodata.captions.remove_markers"] = options.Cleaner.RemoveNonSpeechMarkers ? "true" : "false",
+        ["videodata.captions.max_cue_characters"] = options.Cleaner.MaxCueCharacters.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.tokenizer"] = options.Tokenizer is null ? "bert-base-uncased (embedded)" : "bert wordpiece (custom vocabulary)",
         ["videodata.captions.segment_max_characters"] = BertWordPieceTokenizer.SegmentMaxCharacters.ToString(CultureInfo.InvariantCulture),
         ["videodata.captions.segment_max_tokens"] = BertWordPieceTokenizer.SegmentMaxTokens.ToString(CultureInfo.InvariantCulture),
@@ -361,6 +363,7 @@ public static class CaptionImporter
         writer.WriteNumber("negative-start", counts.RepairedNegativeStart);
         writer.WriteNumber("end-before-start", counts.RepairedEndBeforeStart);
         writer.WriteNumber("out-of-order", counts.RepairedOutOfOrder);
+        writer.WriteNumber("truncated-long-text", counts.TruncatedLongText);
         writer.WriteEndObject();
         writer.WriteNumber("merged_by_dedup", counts.Kept - counts.Segments);
         writer.WriteEndObject();
@@ -368,7 +371,7 @@ public static class CaptionImporter
 
     private static async Task WriteAtomicallyAsync(string path, Action<Stream> write, CancellationToken cancellationToken)
     {
-        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        var temporary = OutputFile.TemporaryPathFor(path);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
@@ -377,7 +380,7 @@ public static class CaptionImporter
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            File.Move(temporary, path, overwrite: true);
+            OutputFile.Publish(temporary, path);
         }
         catch
         {

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Parquet;
 using Parquet.Schema;
 using Parquet.Serialization;
+using VideoData.Core.IO;
 
 namespace VideoData.Captions.Import;
 
@@ -48,7 +49,7 @@ internal static class CaptionTable
     {
         spill?.SortByRank();
         var rows = spill?.Count ?? 0;
-        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        var temporary = OutputFile.TemporaryPathFor(path);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: false))
@@ -71,7 +72,7 @@ internal static class CaptionTable
                 }
             }
 
-            File.Move(temporary, path, overwrite: true);
+            OutputFile.Publish(temporary, path);
         }
         catch
         {

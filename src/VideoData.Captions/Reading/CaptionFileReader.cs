@@ -15,11 +15,15 @@ public static class CaptionFileReader
     /// </summary>
     public static CaptionFormat? DetectFormat(ReadOnlySpan<byte> head)
     {
-        if (head.StartsWith("\xEF\xBB\xBF"u8))
+        // The UTF-8 byte-order mark, as bytes (a "\xEF\xBB\xBF"u8 literal would be the UTF-8 of three Latin-1 characters).
+        ReadOnlySpan<byte> byteOrderMark = [0xEF, 0xBB, 0xBF];
+        if (head.StartsWith(byteOrderMark))
         {
-            head = head[3..];
+            head = head[byteOrderMark.Length..];
         }
 
+        // WebVTT must start with its signature; a file that does so after white space is still meant as WebVTT and is
+        // refused by the WebVTT parser with that reason, rather than read leniently as something else.
         head = head.TrimStart(" \t\r\n"u8);
         if (head.StartsWith("WEBVTT"u8))
         {
@@ -84,7 +88,14 @@ public static class CaptionFileReader
 
     private static CaptionTrack ParseVideoJson(byte[] bytes)
     {
-        var cues = HowTo100MEntryParser.TryParse(bytes.AsSpan().TrimStart("\xEF\xBB\xBF"u8), out var unpaired, out var damage)
+        ReadOnlySpan<byte> byteOrderMark = [0xEF, 0xBB, 0xBF];
+        var content = bytes.AsSpan();
+        if (content.StartsWith(byteOrderMark))
+        {
+            content = content[byteOrderMark.Length..];
+        }
+
+        var cues = HowTo100MEntryParser.TryParse(content, out var unpaired, out var damage)
             ?? throw new FormatException(damage);
         return new CaptionTrack(CaptionFormat.HowTo100MVideo, cues, unpaired);
     }

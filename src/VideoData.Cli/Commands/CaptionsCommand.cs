@@ -240,7 +240,8 @@ internal static class CaptionsCommand
     {
         private readonly Option<string> _dedup = new("--dedup")
         {
-            Description = "reference: the VideoCLIP dedup of overlapping captions (its coin flip seeded by --seed and the video id); none: keep segments as read.",
+            Description = "reference: the VideoCLIP dedup of overlapping captions (its coin flip seeded by --seed and the video id); "
+                + "words: the same, merging overlaps only where they are whole words (no segment cut inside a word); none: keep segments as read.",
             DefaultValueFactory = _ => "reference",
         };
 
@@ -253,11 +254,17 @@ internal static class CaptionsCommand
 
         private readonly Option<bool> _removeMarkers = new("--remove-markers") { Description = "Remove non-speech markers such as [Music], [Applause] and >>." };
 
+        private readonly Option<int> _maxCueChars = new("--max-cue-chars")
+        {
+            Description = "Longest cue text kept (UTF-16 code units); longer texts are cut to it and counted.",
+            DefaultValueFactory = _ => CaptionCleanerOptions.DefaultMaxCueCharacters,
+        };
+
         private readonly Option<string?> _vocabulary = new("--vocab") { Description = "BERT WordPiece vocabulary file (one token per line); default: the embedded bert-base-uncased vocabulary." };
 
         public CleaningFlags()
         {
-            _dedup.AcceptOnlyFromAmong("reference", "none");
+            _dedup.AcceptOnlyFromAmong("reference", "words", "none");
         }
 
         public void AddTo(Command command)
@@ -266,15 +273,17 @@ internal static class CaptionsCommand
             command.Options.Add(_seed);
             command.Options.Add(_normalize);
             command.Options.Add(_removeMarkers);
+            command.Options.Add(_maxCueChars);
             command.Options.Add(_vocabulary);
         }
 
         public CaptionCleanerOptions Options(ParseResult parseResult) => new()
         {
-            Dedup = parseResult.GetValue(_dedup) == "none" ? DedupMode.None : DedupMode.Reference,
+            Dedup = CaptionCleanerOptions.ParseDedup(parseResult.GetValue(_dedup)!),
             Seed = parseResult.GetValue(_seed),
             Normalize = parseResult.GetValue(_normalize),
             RemoveNonSpeechMarkers = parseResult.GetValue(_removeMarkers),
+            MaxCueCharacters = parseResult.GetValue(_maxCueChars),
         };
 
         public BertWordPieceTokenizer? Tokenizer(ParseResult parseResult)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using VideoData.Features.Shards;
+using VideoData.Training.Distributed;
 using VideoData.Training.Plans;
 using VideoData.Training.Retrieval;
 using VideoData.Training.Sampling;
@@ -45,15 +46,24 @@ internal static class ClusterCommand
         };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for the search (default: libtorch's choice, one per core)." };
         var writeEmbeddings = new Option<FileInfo?>("--write-embeddings") { Description = "Also write the embeddings used (useful with --from-features)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON summary on stdout (rank 0 only) and the human-readable lines on stderr." };
+        var collectiveTimeout = new Option<int>("--collective-timeout")
+        {
+            Description = "Under mpirun: seconds one MPI collective may wait for the other ranks before the whole job is ended with an error.",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => (int)Collectives.DefaultTimeout.TotalSeconds,
+        };
 
         var command = new Command(
             "cluster",
             "Writes the next epoch's clustered batch plan (DESIGN §3): ⌊N/B⌋ query videos drawn without replacement from (seed, epoch), "
             + "the exact k nearest neighbours of each among all N videos (tiled matrix products with a running top-k, ties broken by video id), "
-            + "each batch the query plus its neighbours, cut to a random B when larger. Example: "
-            + "videodata cluster --embeddings out/train/embeddings/embeddings-epoch-0002.parquet --out plans/epoch-0003.parquet --epoch 3 --seed 1")
+            + "each batch the query plus its neighbours, cut to a random B when larger. Under `mpirun -np N` every rank reads the embeddings, searches "
+            + "its share of the queries, and rank 0 writes the plan (the same plan as one process). Examples:\n"
+            + "  videodata cluster --embeddings out/train/embeddings/embeddings-epoch-0002.parquet --out plans/epoch-0003.parquet --epoch 3 --seed 1\n"
+            + "  mpirun -np 8 videodata cluster --embeddings E --out plans/epoch-0003.parquet --epoch 3 --seed 1 --json")
         {
-            embeddings, fromFeatures, output, k, batchVideos, seed, epoch, metric, device, budget, threads, writeEmbeddings,
+            embeddings, fromFeatures, output, k, batchVideos, seed, epoch, metric, device, budget, threads, writeEmbeddings, json, collectiveTimeout,
         };
         command.Subcommands.Add(CreateInspect());
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -82,26 +92,79 @@ internal static class ClusterCommand
                         Threads = parseResult.GetValue(threads),
                     },
                 };
+                var asJson = parseResult.GetValue(json);
+                var human = asJson ? Console.Error : Console.Out;
+                var timeoutSeconds = parseResult.GetValue(collectiveTimeout);
+                if (timeoutSeconds < 1)
+                {
+                    throw new ArgumentException($"--collective-timeout {timeoutSeconds} must be at least 1 second.");
+                }
+
                 var clock = Stopwatch.StartNew();
                 var vectors = embeddingsFile is not null
                     ? await EmbeddingsFile.ReadAsync(embeddingsFile.FullName, cancellationToken).ConfigureAwait(false)
                     : await VideoEmbedder.FromFeatureShardsAsync(ShardFiles(featuresFolder!), cancellationToken).ConfigureAwait(false);
                 var read = clock.Elapsed;
-                if (parseResult.GetValue(writeEmbeddings) is { } keep)
+
+                // Opened once the input is read: a bad input fails every rank alike, before any collective.
+                var collective = Collectives.Open(TimeSpan.FromSeconds(timeoutSeconds));
+                try
                 {
-                    await EmbeddingsFile.WriteAsync(vectors, keep.FullName, cancellationToken).ConfigureAwait(false);
+                    if (collective.Rank == 0 && parseResult.GetValue(writeEmbeddings) is { } keep)
+                    {
+                        await EmbeddingsFile.WriteAsync(vectors, keep.FullName, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    collective.Barrier();
+                    clock.Restart();
+                    var plan = ClusteredPlans.Build(vectors, options, collective, cancellationToken);
+                    var search = clock.Elapsed;
+                    // Rank 0 reports every rank's search time: the per-rank rate the scale estimates start from.
+                    var times = collective.Gather(BitConverter.GetBytes(search.TotalSeconds), 0)?.Select(b => BitConverter.ToDouble(b)).ToArray();
+                    var path = parseResult.GetValue(output)!.FullName;
+                    if (collective.Rank == 0)
+                    {
+                        await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
+                        human.WriteLine(string.Create(
+                            CultureInfo.InvariantCulture,
+                            $"cluster: {vectors.Count} videos × {vectors.Dimension}-d ({vectors.Lineage}) read in {read.TotalSeconds:F1} s; "
+                            + $"{plan.Batches.Count} queries, k {options.Neighbours.K}, {parseResult.GetValue(metric)} on {options.Neighbours.Device} "
+                            + $"in {search.TotalSeconds:F1} s{(collective.WorldSize > 1 ? $" on {collective.WorldSize} ranks (slowest rank {times!.Max():F1} s)" : string.Empty)}; "
+                            + $"plan for epoch {plan.Epoch} → {path}"));
+                        if (asJson)
+                        {
+                            Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+                            {
+                                command = "cluster",
+                                videos = vectors.Count,
+                                dimension = vectors.Dimension,
+                                queries = plan.Batches.Count,
+                                k = options.Neighbours.K,
+                                metric = parseResult.GetValue(metric),
+                                device = options.Neighbours.Device,
+                                epoch = plan.Epoch,
+                                seed = options.Seed,
+                                world_size = collective.WorldSize,
+                                collective = collective.Description,
+                                read_s = read.TotalSeconds,
+                                search_s = search.TotalSeconds,
+                                rank_search_s = times,
+                                plan = path,
+                            }));
+                        }
+                    }
+
+                    // Nobody leaves (and finalizes MPI) before the plan is published.
+                    collective.Barrier();
+                }
+                catch (Exception ex) when (collective.WorldSize > 1)
+                {
+                    Console.Error.WriteLine($"videodata cluster: {input}: rank {collective.Rank} of {collective.WorldSize} failed, ending every rank: {ex.GetType().Name}: {ex.Message}");
+                    collective.Abort(2);
+                    throw;
                 }
 
-                clock.Restart();
-                var plan = ClusteredPlans.Build(vectors, options, cancellationToken);
-                var search = clock.Elapsed;
-                var path = parseResult.GetValue(output)!.FullName;
-                await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
-                Console.WriteLine(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"cluster: {vectors.Count} videos × {vectors.Dimension}-d ({vectors.Lineage}) read in {read.TotalSeconds:F1} s; "
-                    + $"{plan.Batches.Count} queries, k {options.Neighbours.K}, {parseResult.GetValue(metric)} on {options.Neighbours.Device} in {search.TotalSeconds:F1} s; "
-                    + $"plan for epoch {plan.Epoch} → {path}"));
+                collective.Dispose();
                 return 0;
             }
             catch (Exception ex) when (IsInputFailure(ex))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using VideoData.Core.IO;
 using VideoData.Media.Decode;
 
 namespace VideoData.Cli.Commands;
@@ -75,10 +76,15 @@ internal static class DecodeCommand
                 var opened = await MediaCommandInput.OpenAsync(target, storage, parseResult, cancellationToken).ConfigureAwait(false);
                 await using var openedScope = opened.ConfigureAwait(false);
                 var toStdout = destination == "-";
-                var temporary = toStdout ? null : $"{destination}.{Guid.NewGuid():N}.partial";
+
+                // A device, FIFO or link (--out /dev/null, /dev/stdout) is written in place, never renamed over (OutputFile).
+                var inPlace = !toStdout && OutputFile.IsWrittenInPlace(destination);
+                var temporary = toStdout || inPlace ? null : OutputFile.TemporaryPathFor(destination, "partial");
                 try
                 {
-                    var sink = toStdout ? Console.OpenStandardOutput() : new FileStream(temporary!, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                    var sink = toStdout ? Console.OpenStandardOutput()
+                        : inPlace ? OutputFile.OpenInPlace(destination)
+                        : new FileStream(temporary!, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
                     await using (sink.ConfigureAwait(false))
                     {
                         await foreach (var chunk in VideoDecoder.DecodeAsync(opened.Stream, target, options, statistics, cancellationToken).ConfigureAwait(false))
@@ -92,7 +98,7 @@ internal static class DecodeCommand
 
                     if (temporary is not null)
                     {
-                        File.Move(temporary, destination, overwrite: true);
+                        OutputFile.Publish(temporary, destination);
                     }
                 }
                 finally

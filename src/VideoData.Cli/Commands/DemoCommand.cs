@@ -2,6 +2,9 @@ using System.CommandLine;
 using VideoData.Cli.Progress;
 using VideoData.Pipeline.Demo;
 using VideoData.Pipeline.Definition;
+using VideoData.Pipeline.Status;
+using VideoData.Reports.Corpus;
+using VideoData.Storage.Blobs;
 using VideoData.Storage.Sharding;
 
 namespace VideoData.Cli.Commands;
@@ -19,14 +22,15 @@ internal static class DemoCommand
         var command = new Command(
             "demo",
             "Generates a small corpus (short synthetic videos with captions in HowTo100M JSON, WebVTT and SRT, plus a few broken videos "
-            + "and captions) and preprocesses it to a local folder on the CPU, end to end: what `preprocess` does at scale.")
+            + "and captions) and preprocesses it to a local folder on the CPU, end to end: what `preprocess` does at scale. "
+            + "Ends by writing OUT/report.html (plots of progress, failures, durations, captions and feature health; see `videodata report`) and printing its path.")
         {
             folder, videos, seconds, weights, progress,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var root = Path.GetFullPath(parseResult.GetValue(folder)!);
-            Console.WriteLine($"videodata demo: generating the sample corpus in {Path.Combine(root, "corpus")} ...");
+            Console.Error.WriteLine($"videodata demo: generating the sample corpus in {Path.Combine(root, "corpus")} ...");
             DemoCorpusInfo corpus;
             try
             {
@@ -38,7 +42,7 @@ internal static class DemoCommand
                 return 1;
             }
 
-            Console.WriteLine($"videodata demo: {corpus.Videos} videos ({corpus.BrokenVideos.Count} deliberately broken: {string.Join(", ", corpus.BrokenVideos)}; "
+            Console.Error.WriteLine($"videodata demo: {corpus.Videos} videos ({corpus.BrokenVideos.Count} deliberately broken: {string.Join(", ", corpus.BrokenVideos)}; "
                 + $"broken captions: {string.Join(", ", corpus.BrokenCaptions)})");
             var overrides = new List<string>
             {
@@ -61,18 +65,29 @@ internal static class DemoCommand
             }
 
             var definition = PipelineDefinitionLoader.Load(null, overrides);
-            return await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
+            var exit = await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
             {
                 // Shard data files are uniquely named; the ledger names the current one.
                 var first = summary.Ledgers.FirstOrDefault(l => l.DataFile is not null)?.DataFile ?? "shards/shard-00000-….parquet";
-                Console.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", first)}`; "
+                Console.Error.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", first)}`; "
                     + $"failures and their reasons are in {Path.Combine(root, "features", "ledger")}.");
                 if (summary.RandomWeights)
                 {
-                    Console.WriteLine("videodata demo: the encoder used random weights, so the features are NOT meaningful. "
+                    Console.Error.WriteLine("videodata demo: the encoder used random weights, so the features are NOT meaningful. "
                         + "Download the MIL-NCE HowTo100M checkpoint s3d_howto100m.pth and run `videodata demo --weights s3d_howto100m.pth` for real features.");
                 }
             }).ConfigureAwait(false);
+            if (exit != 0)
+            {
+                return exit;
+            }
+
+            // The run ends with the report: what a person opens first.
+            using var resolver = new BlobStoreResolver(new BlobStoreOptions());
+            var report = await CorpusReport.WriteAsync(JobFiles.OpenOutput(resolver, Path.Combine(root, "features")), Path.Combine(root, "report.html"), cancellationToken: cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"videodata demo: features: {report.FeatureVerdict}");
+            Console.WriteLine($"videodata demo: report written to {report.Path} (open it in a browser; `videodata status {Path.Combine(root, "features")}` shows the same counts as text)");
+            return 0;
         });
         return command;
     }

@@ -17,8 +17,9 @@ internal static class DoctorCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON (one object with a list of checks) instead of a table." };
         var command = new Command(
             "doctor",
-            "Checks the native dependencies (FFmpeg 5.1 libraries, hardware decoders, TorchSharp/libtorch, CUDA, the libstdc++ fix) "
-            + "and, when an S3 endpoint is configured, whether it is reachable with the configured credentials. "
+            "Checks the native dependencies (FFmpeg 5.1 libraries, hardware decoders, TorchSharp/libtorch, CUDA, the libstdc++ fix), "
+            + "names the source of the standard AWS credential chain in use (environment keys, profile, role_arn profile, web identity, SSO, "
+            + "container or instance role; never a key or secret) and, when an S3 endpoint is configured, whether it is reachable with the configured credentials. "
             + "Exits 0 when everything the CPU path needs is present; otherwise prints one line per missing piece and exits 1.")
         {
             json,
@@ -88,8 +89,28 @@ internal static class DoctorChecks
         var checks = new List<DoctorCheck>();
         checks.AddRange(Ffmpeg());
         checks.AddRange(Torch());
+        checks.Add(await CredentialsAsync(cancellationToken).ConfigureAwait(false));
         checks.Add(await S3Async(cancellationToken).ConfigureAwait(false));
         return checks;
+    }
+
+    /// <summary>
+    /// Which source of the standard AWS chain the S3 client would use (environment keys, profile, web identity, SSO,
+    /// container or instance role) and whether it hands out credentials now (a role source calls its service once).
+    /// Names the source, the profile, the role ARN and the token file; never a key, a secret or a token.
+    /// </summary>
+    private static async Task<DoctorCheck> CredentialsAsync(CancellationToken cancellationToken)
+    {
+        var source = AwsCredentialSource.Find();
+        if (source.Credentials is null)
+        {
+            return new DoctorCheck("AWS credentials", false, Required: false, $"none: {source.Description}");
+        }
+
+        var problem = await source.VerifyAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        return problem is null
+            ? new DoctorCheck("AWS credentials", true, Required: false, $"{source.Kind}: {source.Description}")
+            : new DoctorCheck("AWS credentials", false, Required: false, $"{source.Kind}: {source.Description}: not usable: {problem}");
     }
 
     /// <summary>
@@ -112,7 +133,8 @@ internal static class DoctorChecks
 
         var configured = options.ServiceUrl is not null
             || Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is { Length: > 0 }
-            || Environment.GetEnvironmentVariable("AWS_PROFILE") is { Length: > 0 };
+            || Environment.GetEnvironmentVariable("AWS_PROFILE") is { Length: > 0 }
+            || Environment.GetEnvironmentVariable("AWS_WEB_IDENTITY_TOKEN_FILE") is { Length: > 0 };
         if (!configured)
         {
             return new DoctorCheck("S3", false, Required: false, "not configured (set VIDEODATA_S3_ENDPOINT or AWS_ENDPOINT_URL, and AWS credentials, to check)");

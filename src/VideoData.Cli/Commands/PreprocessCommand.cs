@@ -24,7 +24,12 @@ internal static class PreprocessCommand
             + "shards are skipped, done videos are not redone, failed videos are retried up to --max-retries; Ctrl+C (SIGINT) stops "
             + "cleanly with exit code 130, publishing nothing partial. Run one per worker (--shard-index/--shard-count, or "
             + "Slurm/Kubernetes environment variables). Memory is bounded by stages.decoded_seconds_capacity, "
-            + "encoder.seconds_per_batch and encoder.native_mmap_threshold_mib (see --print-config), never by video length.");
+            + "encoder.seconds_per_batch and encoder.native_mmap_threshold_mib (see --print-config), never by video length. "
+            + "Settings, highest precedence first: flags (dedicated flags and --set, last one wins) > environment (VIDEODATA_S3_ENDPOINT "
+            + "or AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION or AWS_DEFAULT_REGION, VIDEODATA_S3_PATH_STYLE, VIDEODATA_S3_CHUNK_ENCODING, "
+            + "VIDEODATA_S3_CHECKSUM, VIDEODATA_S3_MAX_CONCURRENCY, VIDEODATA_S3_PART_SIZE_MIB; SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX "
+            + "for the worker) > --pipeline file > built-in defaults. Streams: standard output carries the result (with --progress json only "
+            + "JSON lines: progress records, then the summary); log lines and errors go to standard error.");
         options.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -39,7 +44,7 @@ internal static class PreprocessCommand
                     return 0;
                 }
 
-                worker = WorkerSlot.Resolve(parseResult.GetValue(options.ShardIndex), parseResult.GetValue(options.ShardCount), definition.ShardCount);
+                worker = WorkerSlot.Resolve(parseResult.GetValue(options.ShardIndex), options.FlagShardCount(parseResult), definition.ShardCount);
             }
             catch (Exception ex) when (ex is PipelineDefinitionException or ArgumentException or FormatException)
             {
@@ -167,13 +172,13 @@ internal static class PreprocessCommand
 
         public Option<bool> RetryFailed { get; } = new("--retry-failed") { Description = "Retry every failed video, whatever its attempt count." };
 
-        public Option<string[]> Set { get; } = new("--set") { Description = "Override any pipeline field: --set decode.fps=25 --set stages.decode_parallelism=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        public Option<string[]> Set { get; } = new("--set") { Description = "Override any pipeline field: --set decode.fps=25 --set stages.decode_parallelism=4 (repeatable). Beats the environment and the pipeline file.", AllowMultipleArgumentsPerToken = false };
 
         public Option<double> ProgressInterval { get; } = new("--progress-interval") { Description = "Seconds between JSON progress records (non-interactive output).", DefaultValueFactory = _ => 10 };
 
-        public Option<bool> PrintConfig { get; } = new("--print-config") { Description = "Print the effective configuration (file + flags) as JSON and exit." };
+        public Option<bool> PrintConfig { get; } = new("--print-config") { Description = "Print the effective configuration (file, then environment, then flags) as JSON and exit." };
 
-        public Option<ProgressMode> Progress { get; } = new("--progress") { Description = "auto (live table on a terminal, JSON lines otherwise), live, json or none.", DefaultValueFactory = _ => ProgressMode.Auto };
+        public Option<ProgressMode> Progress { get; } = new("--progress") { Description = "auto (live table on a terminal, JSON lines otherwise), live, json (standard output: JSON lines only; logs on standard error) or none.", DefaultValueFactory = _ => ProgressMode.Auto };
 
         public void AddTo(Command command)
         {
@@ -217,7 +222,33 @@ internal static class PreprocessCommand
             }
 
             overrides.AddRange(parseResult.GetValue(Set) ?? []);
-            return PipelineDefinitionLoader.Load(parseResult.GetValue(Pipeline), overrides);
+            return PipelineDefinitionLoader.Load(parseResult.GetValue(Pipeline), Environment.GetEnvironmentVariable, overrides);
+        }
+
+        /// <summary>
+        /// The worker count the flags give: <c>--shard-count</c>, else the last <c>--set shard_count=N</c>; null when neither
+        /// does. Flags beat the scheduler's environment (SLURM_ARRAY_TASK_COUNT), which beats the pipeline file.
+        /// </summary>
+        public int? FlagShardCount(ParseResult parseResult)
+        {
+            if (parseResult.GetValue(ShardCount) is { } count)
+            {
+                return count;
+            }
+
+            int? fromSet = null;
+            foreach (var assignment in parseResult.GetValue(Set) ?? [])
+            {
+                var equals = assignment.IndexOf('=', StringComparison.Ordinal);
+                if (equals > 0 && assignment[..equals].Trim() == "shard_count")
+                {
+                    fromSet = int.TryParse(assignment[(equals + 1)..].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                        ? value
+                        : throw new ArgumentException($"--set {assignment}: shard_count must be an integer.");
+                }
+            }
+
+            return fromSet;
         }
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using TorchSharp;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
+using VideoData.Training.Distributed;
 using VideoData.Training.Plans;
 using VideoData.Training.Trainer;
 
@@ -53,29 +54,39 @@ internal static class TrainCommand
         };
         var rank = new Option<int?>("--rank")
         {
-            Description = "This process's rank: it takes plan batches rank, rank+W, … (every rank the same count; a last incomplete round is dropped) "
-                + "[default: RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMI_RANK, else 0].",
+            Description = "With --data-only: this process's rank; it takes plan batches rank, rank+W, … (every rank the same count; a last incomplete round is dropped) "
+                + "[default: RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMI_RANK, else 0]. Training takes its rank from MPI (see --world-size).",
             HelpName = "R",
         };
         var worldSize = new Option<int?>("--world-size")
         {
-            Description = "Number of ranks sharing each epoch's plan [default: WORLD_SIZE, SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE, else 1]. "
-                + "With more than one, the ranks train data-parallel: before each step rank 0 averages every rank's gradients over TCP (see --rendezvous), "
-                + "so all keep the same weights; rank 0 alone writes plans, checkpoints and train-log.jsonl (others train-log.rank-R.jsonl), so OUTPUT must be "
-                + "a folder every rank sees. Meant for small models and one node: the exchange goes through rank 0, it is not NCCL.",
+            Description = "With --data-only: number of ranks sharing each epoch's plan [default: WORLD_SIZE, SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE, else 1]. "
+                + "Data-parallel training is launched by MPI instead: `mpirun -np N videodata train ...` or `srun --mpi=pmix -n N videodata train ...`; rank and size "
+                + "then come from MPI, gradients are averaged by MPI all-reduce in 32 MiB buckets, the ranks' weights are compared every 100 steps and at epoch ends, "
+                + "and rank 0 alone writes plans, checkpoints and train-log.jsonl (others train-log.rank-R.jsonl), so OUTPUT must be a folder every rank sees.",
             HelpName = "W",
         };
-        var rendezvous = new Option<string?>("--rendezvous")
+        var collectiveTimeout = new Option<int>("--collective-timeout")
         {
-            Description = "HOST:PORT where rank 0 listens for the other ranks' gradients when --world-size is above 1 "
-                + "[default: MASTER_ADDR:MASTER_PORT as torchrun sets them, MASTER_PORT defaulting to 29500].",
-            HelpName = "HOST:PORT",
+            Description = "Seconds one MPI collective may wait for the other ranks before the whole job is ended with an error naming the operation "
+                + "(a rank that hangs or was stopped; one that dies is usually reported sooner by mpirun).",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => (int)Collectives.DefaultTimeout.TotalSeconds,
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON summary of the run on stdout when it ends (rank 0 only) and the human-readable log on stderr.",
         };
         var dataOnly = new Option<bool>("--data-only")
         {
             Description = "Stream this rank's batches of every epoch exactly as training would (plan, clips, tensors on the device) without a model, "
                 + "and print batch counts and batches/s: checks a distributed launch's data and measures the input pipeline. Uses the trainer's plan "
                 + "files in OUTPUT/plans/ where they exist, else the seeded shuffle the trainer would make; writes nothing to the output folder.",
+        };
+        var tensorboard = new Option<string?>("--tensorboard")
+        {
+            Description = "Also write TensorBoard event files (loss, learning rate, step time, data wait per step; recall per epoch) into DIR; open with `tensorboard --logdir DIR`. Rank 0 only.",
+            HelpName = "DIR",
         };
         var digests = new Option<string?>("--digests")
         {
@@ -97,12 +108,12 @@ internal static class TrainCommand
             + "  videodata train --config pipelines/videoclip-tiny.json --resume                # ...and continue where it stopped\n"
             + "  videodata train --config pipelines/videoclip-reference.json --device cuda --shards s3://bucket/features/shards/\n"
             + "  srun -n 4 videodata train --config C --data-only --digests 'digests-{rank}.jsonl'   # each Slurm task streams its slice\n"
-            + "  torchrun-style, 2 ranks on one machine (OUTPUT shared):\n"
-            + "    RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C &\n"
-            + "    RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 videodata train --config C")
+            + "  mpirun -np 2 videodata train --config C                  # data-parallel on 2 ranks (OUTPUT shared)\n"
+            + "  srun --mpi=pmix -n 8 videodata train --config C          # the same under Slurm")
         {
-            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, rendezvous, dataOnly, digests,
+            config, output, shards, heldOut, epochs, seed, device, threads, resume, stopAfter, rank, worldSize, collectiveTimeout, json, dataOnly, digests, tensorboard,
         };
+        var finish = FinishOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var file = parseResult.GetValue(config)!;
@@ -130,34 +141,31 @@ internal static class TrainCommand
                     throw new ArgumentException("--digests needs --data-only.");
                 }
 
-                string? meetAt = null;
-                if (me.WorldSize > 1 && !rehearse)
-                {
-                    meetAt = parseResult.GetValue(rendezvous) ?? RendezvousFromEnvironment()
-                        ?? throw new ArgumentException(
-                            $"world size {me.WorldSize} (from {rankSource}): the ranks average their gradients through rank 0, so they need its address: "
-                            + "pass --rendezvous HOST:PORT (the same on every rank) or set MASTER_ADDR and MASTER_PORT. To check each rank's data without "
-                            + "training, use --data-only.");
-                    if (loaded.Retrieval.Enabled)
-                    {
-                        throw new NotSupportedException(
-                            $"world size {me.WorldSize}: clustered plans (retrieval.enabled) are made from the model's embeddings on each rank, and nothing "
-                            + "guarantees bit-identical embeddings on every machine; train data-parallel with shuffled plans, or with world size 1.");
-                    }
-                }
-
                 if (rehearse && parseResult.GetValue(resume))
                 {
                     throw new ArgumentException("--resume trains; it cannot be combined with --data-only.");
                 }
 
-                var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device), Rank = rehearse ? TrainingRank.Single : me, Rendezvous = meetAt };
+                if (!rehearse && (parseResult.GetValue(rank) is not null || parseResult.GetValue(worldSize) is not null))
+                {
+                    throw new ArgumentException(
+                        "--rank and --world-size only apply to --data-only; training takes its rank and size from MPI: launch it with "
+                        + "`mpirun -np N videodata train ...` or `srun --mpi=pmix -n N videodata train ...`.");
+                }
+
+                var timeoutSeconds = parseResult.GetValue(collectiveTimeout);
+                if (timeoutSeconds < 1)
+                {
+                    throw new ArgumentException($"--collective-timeout {timeoutSeconds} must be at least 1 second.");
+                }
+
+                var options = loaded.ToTrainerOptions() with { Device = ResolveDevice(loaded.Device) };
                 options.Validate();
                 var data = await OpenDataAsync(loaded, options.Model.FeatureDim, cancellationToken).ConfigureAwait(false);
                 await using var ownerScope = data.Owner.ConfigureAwait(false);
                 if (data.Skipped.WithoutCaptions.Count > 0)
                 {
-                    Console.WriteLine($"train {loaded.Name}: {data.Skipped.Describe()}");
+                    (parseResult.GetValue(json) ? Console.Error : Console.Out).WriteLine($"train {loaded.Name}: {data.Skipped.Describe()}");
                 }
 
                 if (rehearse)
@@ -166,7 +174,23 @@ internal static class TrainCommand
                     return await RehearseAsync(loaded, options, data.Train, me, rankSource, digestPath is null ? null : new FileInfo(digestPath), cancellationToken).ConfigureAwait(false);
                 }
 
-                return await TrainAsync(loaded, options, data, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), cancellationToken).ConfigureAwait(false);
+                // Opened last, once the inputs are known good, and closed (MPI_Finalize) only after a clean run.
+                var collective = Collectives.Open(TimeSpan.FromSeconds(timeoutSeconds));
+                int code;
+                try
+                {
+                    code = await TrainAsync(loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), finish.Read(parseResult, parseResult.GetValue(resume)), parseResult.GetValue(tensorboard), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (collective.WorldSize > 1)
+                {
+                    // The other ranks would wait for this one in their next collective: end the whole job now, saying why.
+                    Console.Error.WriteLine($"videodata train: {file.FullName}: rank {collective.Rank} of {collective.WorldSize} failed, ending every rank: {ex.GetType().Name}: {ex.Message}");
+                    collective.Abort(ex is RankDivergenceException ? 3 : 2);
+                    throw;
+                }
+
+                collective.Dispose();
+                return code;
             }
             catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
             {
@@ -177,48 +201,89 @@ internal static class TrainCommand
         return command;
     }
 
-    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, bool resume, long? stopAfter, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
     {
-        var planner = EpochPlannerFactory.Create(loaded, data.Train);
+        options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
+        var planner = EpochPlannerFactory.Create(loaded, data.Train, collective);
+        if (!resume && options.Rank.Rank == 0)
+        {
+            // Before the log is opened: the old run's log is part of what --overwrite removes.
+            FinishOptions.PrepareFreshOutput(options.OutputDirectory, finish.Overwrite);
+        }
+
         Directory.CreateDirectory(options.OutputDirectory);
         var logName = options.Rank.Rank == 0 ? "train-log.jsonl" : $"train-log.rank-{options.Rank.Rank}.jsonl";
         using var log = new StreamWriter(Path.Combine(options.OutputDirectory, logName), append: true);
-        var observer = new ConsoleObserver(log);
+        var human = json ? Console.Error : Console.Out;
+        var observer = new ConsoleObserver(log, human);
         if (data.Skipped.WithoutCaptions.Count > 0)
         {
             observer.Write(new { kind = "skipped", reason = "no captions", count = data.Skipped.WithoutCaptions.Count, of = data.Skipped.Screened, video_ids = data.Skipped.WithoutCaptions });
         }
 
         string? resumeFrom = resume ? options.OutputDirectory : null;
-        Console.WriteLine(
+        human.WriteLine(
             $"train {loaded.Name}: {data.Train.VideoIds.Count} videos, {data.HeldOut?.VideoIds.Count ?? 0} held out, "
             + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}"
-            + (options.Rank.WorldSize > 1 ? $", {options.Rank} (gradients averaged through {options.Rendezvous})" : string.Empty));
-        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observer, resumeFrom);
-        if (resumeFrom is not null)
+            + (options.Rank.WorldSize > 1 ? $", {options.Rank} (gradients averaged by {collective.Description})" : string.Empty));
+        ITrainingObserver observers = observer;
+        if (tensorboard is not null && options.Rank.Rank == 0)
         {
-            Console.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
+            var board = new TensorBoardObserver(tensorboard);
+            human.WriteLine($"TensorBoard event files in {board.LogDir} (tensorboard --logdir {tensorboard})");
+            observers = new FanOutObserver(observer, board);
         }
 
-        await trainer.RunAsync(stopAfter, cancellationToken).ConfigureAwait(false);
+        using var trainer = VideoClipTrainer.Create(options, data.Train, data.HeldOut, planner, observers, resumeFrom, collective);
+        if (resumeFrom is not null)
+        {
+            foreach (var warning in trainer.ResumeWarnings)
+            {
+                Console.Error.WriteLine($"videodata train: warning: {warning}");
+                observer.Write(new { kind = "warning", message = warning });
+            }
+
+            human.WriteLine($"resumed at epoch {trainer.State.Epoch}, step {trainer.State.NextStep} (global step {trainer.State.GlobalStep})");
+        }
+
+        var epochs = await trainer.RunAsync(stopAfter, cancellationToken).ConfigureAwait(false);
+        var digest = trainer.CheckRanksAgree("at the end of the run");
+        if (options.Rank.Rank == 0)
+        {
+            FinishOptions.Export(trainer, finish, observer.Write);
+        }
+
         if (options.Rank.WorldSize > 1)
         {
-            Console.WriteLine($"{options.Rank}: weights sha256 {WeightsDigest(trainer.Model)} (the same on every rank)");
+            human.WriteLine($"{options.Rank}: weights sha256 {digest} (the same on every rank)");
+        }
+
+        if (json && options.Rank.Rank == 0)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(
+                new
+                {
+                    command = "train",
+                    name = loaded.Name,
+                    output = options.OutputDirectory,
+                    world_size = options.Rank.WorldSize,
+                    collective = collective.Description,
+                    bucket_bytes = options.BucketBytes,
+                    epoch = trainer.State.Epoch,
+                    global_step = trainer.State.GlobalStep,
+                    steps = observer.Steps,
+                    mean_step_ms = observer.Steps == 0 ? 0 : observer.StepTime.TotalMilliseconds / observer.Steps,
+                    mean_all_reduce_ms = observer.Steps == 0 ? 0 : observer.AllReduceTime.TotalMilliseconds / observer.Steps,
+                    all_reduce_share = observer.StepTime == TimeSpan.Zero ? 0 : observer.AllReduceTime / observer.StepTime,
+                    last_loss = observer.LastLoss,
+                    epochs = epochs.Select(e => new { e.Epoch, e.Steps, e.MeanLoss, e.DataWaitShare, e.RecallAt1, e.RecallAt5, e.EvalClips }),
+                    last_checkpoint = observer.LastCheckpoint,
+                    weights_sha256 = digest,
+                },
+                ConsoleObserver.Json));
         }
 
         return 0;
-    }
-
-    private static string WeightsDigest(torch.nn.Module model)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var parameter in model.parameters())
-        {
-            using var host = parameter.detach().cpu().contiguous();
-            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(host.data<float>().ToArray().AsSpan()));
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>--data-only: each epoch's plan (the trainer's plan file when one exists, else the seeded shuffle), this rank's slice, streamed and fingerprinted.</summary>
@@ -281,19 +346,6 @@ internal static class TrainCommand
         return 0;
     }
 
-    /// <summary>torchrun's MASTER_ADDR:MASTER_PORT, or null when MASTER_ADDR is unset.</summary>
-    private static string? RendezvousFromEnvironment()
-    {
-        var host = Environment.GetEnvironmentVariable("MASTER_ADDR");
-        if (string.IsNullOrWhiteSpace(host))
-        {
-            return null;
-        }
-
-        var port = Environment.GetEnvironmentVariable("MASTER_PORT");
-        return $"{host.Trim()}:{(string.IsNullOrWhiteSpace(port) ? "29500" : port.Trim())}";
-    }
-
     private static torch.Device? ResolveDevice(string text)
     {
         if (text == "cpu")
@@ -322,7 +374,8 @@ internal static class TrainCommand
     {
         if (config.Data.Shards is { } shards)
         {
-            var resolver = new BlobStoreResolver(new BlobStoreOptions());
+            // S3 shards are reached with the same environment settings as every other command (VIDEODATA_S3_*, AWS_*); train has no S3 flags.
+            var resolver = new BlobStoreResolver(new BlobStoreOptions { S3 = new VideoData.Storage.S3.S3StoreOptions().ApplyEnvironment() });
             FeatureShardVideoStore? store = null;
             try
             {
@@ -364,28 +417,44 @@ internal static class TrainCommand
         }
     }
 
-    private sealed class ConsoleObserver(StreamWriter log) : ITrainingObserver
+    private sealed class ConsoleObserver(StreamWriter log, TextWriter human) : ITrainingObserver
     {
         public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+        public int Steps { get; private set; }
+
+        public TimeSpan StepTime { get; private set; }
+
+        public TimeSpan AllReduceTime { get; private set; }
+
+        public float? LastLoss { get; private set; }
+
+        public string? LastCheckpoint { get; private set; }
+
         public void OnStep(StepReport r)
         {
-            Console.WriteLine(string.Create(
+            Steps++;
+            StepTime += r.StepTime;
+            AllReduceTime += r.AllReduceTime;
+            LastLoss = r.Loss;
+            human.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"epoch {r.Epoch} step {r.Step} (global {r.GlobalStep}): loss {r.Loss:F4}  lr {r.LearningRate:E2}  step {r.StepTime.TotalMilliseconds:F1} ms  data wait {r.DataWait.TotalMilliseconds:F2} ms"));
-            Write(new { kind = "step", r.Epoch, r.Step, r.GlobalStep, r.Loss, r.LearningRate, step_ms = r.StepTime.TotalMilliseconds, data_wait_ms = r.DataWait.TotalMilliseconds, r.Clips });
+            Write(new { kind = "step", r.Epoch, r.Step, r.GlobalStep, r.Loss, r.LearningRate, step_ms = r.StepTime.TotalMilliseconds, data_wait_ms = r.DataWait.TotalMilliseconds, all_reduce_ms = r.AllReduceTime.TotalMilliseconds, r.Clips });
         }
 
         public void OnEpoch(EpochReport r)
         {
             var recall = r.RecallAt1 is null ? "no held-out set" : string.Create(CultureInfo.InvariantCulture, $"held-out R@1 {r.RecallAt1:P1}  R@5 {r.RecallAt5:P1} over {r.EvalClips} clips (chance {1.0 / r.EvalClips:P1})");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {r.Epoch} done: {r.Steps} steps, mean loss {r.MeanLoss:F4}, data wait {r.DataWaitShare:P2} of step time, {recall}"));
-            Write(new { kind = "epoch", r.Epoch, r.Steps, r.MeanLoss, r.DataWaitShare, r.RecallAt1, r.RecallAt5, r.EvalClips });
+            human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {r.Epoch} done: {r.Steps} steps, mean loss {r.MeanLoss:F4}, data wait {r.DataWaitShare:P2} of step time, {recall}"));
+            // An epoch resumed at its end trains no step: its mean loss is NaN, which JSON cannot hold, so the log says null.
+            Write(new { kind = "epoch", r.Epoch, r.Steps, MeanLoss = r.Steps == 0 ? (double?)null : r.MeanLoss, r.DataWaitShare, r.RecallAt1, r.RecallAt5, r.EvalClips });
         }
 
         public void OnCheckpoint(string path)
         {
-            Console.WriteLine($"checkpoint {path}");
+            LastCheckpoint = path;
+            human.WriteLine($"checkpoint {path}");
             Write(new { kind = "checkpoint", path });
         }
 

@@ -19,6 +19,12 @@ internal enum ProgressMode
 /// Shows a running preprocess: a live Spectre.Console table when interactive, or periodic one-line JSON records
 /// (<c>{"event":"progress",...}</c>) when not. Log lines go through <see cref="Log"/> so they interleave cleanly.
 /// </summary>
+/// <remarks>
+/// The streams rule of every command (README, "Output streams"): standard output carries the command's result and
+/// its machine-readable records — in JSON mode nothing but one JSON object per line, each with an <c>event</c>
+/// (<c>progress</c> records, then one <c>summary</c>); standard error carries everything written for people: log lines,
+/// warnings and errors. Only the live table (a terminal, by definition watched by a person) shows log lines in place.
+/// </remarks>
 internal sealed class PipelineProgressDisplay
 {
     private readonly PipelineProgress _progress;
@@ -52,7 +58,9 @@ internal sealed class PipelineProgressDisplay
 
                 break;
             case ProgressMode.Json:
-                Console.WriteLine(JsonSerializer.Serialize(new { @event = "log", time = DateTimeOffset.UtcNow, message = line }, JsonOptions));
+                // Standard output carries only the JSON records (progress, then the summary); log lines are for people and
+                // go to standard error, stamped, so a Slurm or CI log still tells when each happened.
+                Console.Error.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {line}");
                 break;
             default:
                 Console.Error.WriteLine(line);

@@ -116,7 +116,7 @@ public sealed class S3dEncoder : IDisposable
             var device = TorchSharp.torch.device(o.Device);
             if (device.type == DeviceType.CUDA && !cuda.is_available())
             {
-                throw new NativeDependencyException($"Encoder device '{o.Device}' was requested but libtorch sees no CUDA device (this build's TorchSharp backend may be CPU-only; build with -p:TorchBackend=cuda-12.8 on a GPU machine).");
+                throw new NativeDependencyException($"Encoder device '{o.Device}' was requested but libtorch sees no CUDA device (this build's TorchSharp backend may be CPU-only; build with -p:TorchBackend=cuda (TorchSharp-cuda-linux) on a GPU machine).");
             }
 
             var dtype = o.Precision == EncoderPrecision.Float16 || (o.Precision == EncoderPrecision.Auto && device.type == DeviceType.CUDA)

@@ -6,7 +6,7 @@ using TorchSharp;
 namespace VideoData.Features.Runtime;
 
 /// <summary>What <see cref="TorchRuntime.Inspect"/> found about TorchSharp and libtorch in this process.</summary>
-/// <param name="Backend">The TorchSharp package flavour the tool was built with (<c>cpu</c>, <c>cuda-12.8</c>, ...).</param>
+/// <param name="Backend">The TorchSharp package flavour the tool was built with (<c>cpu</c> or <c>cuda</c>).</param>
 /// <param name="TorchSharpVersion">The TorchSharp assembly version.</param>
 /// <param name="LibTorchVersion">The libtorch version, from the package the build resolved, or null when unknown.</param>
 /// <param name="Loaded">Whether the native libraries loaded and a tensor operation ran.</param>

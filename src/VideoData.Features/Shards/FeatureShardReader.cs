@@ -59,7 +59,11 @@ public sealed class FeatureShardReader : IAsyncDisposable
         _reader.Schema.GetDataFields().Select(f => $"{f.Path} : {TypeName(f.ClrType)}{(f.MaxRepetitionLevel > 0 ? $" (list depth {f.MaxRepetitionLevel})" : "")}"));
 
     /// <summary>Opens the shard file at <paramref name="path"/>.</summary>
-    public static async Task<FeatureShardReader> OpenAsync(string path, CancellationToken cancellationToken = default)
+    public static Task<FeatureShardReader> OpenAsync(string path, CancellationToken cancellationToken = default) =>
+        OpenAsync(path, null, cancellationToken);
+
+    /// <summary>Opens the shard file at <paramref name="path"/> within <paramref name="options"/>' limits (default: <see cref="FeatureShardReaderOptions"/>'s).</summary>
+    public static async Task<FeatureShardReader> OpenAsync(string path, FeatureShardReaderOptions? options, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -70,7 +74,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.RandomAccess);
         try
         {
-            return await OpenAsync(stream, path, leaveOpen: false, cancellationToken).ConfigureAwait(false);
+            return await OpenAsync(stream, path, leaveOpen: false, options, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -80,13 +84,24 @@ public sealed class FeatureShardReader : IAsyncDisposable
     }
 
     /// <summary>Opens a shard from a seekable stream (e.g. <c>IBlobStore.OpenReadAsync</c>); <paramref name="name"/> is used in messages.</summary>
-    public static async Task<FeatureShardReader> OpenAsync(Stream stream, string name, bool leaveOpen = false, CancellationToken cancellationToken = default)
+    public static Task<FeatureShardReader> OpenAsync(Stream stream, string name, bool leaveOpen = false, CancellationToken cancellationToken = default) =>
+        OpenAsync(stream, name, leaveOpen, null, cancellationToken);
+
+    /// <summary>
+    /// Opens a shard from a seekable stream within <paramref name="options"/>' limits: every size the footer declares is
+    /// checked against the stream's length and the budget before anything is allocated from it (<see cref="FeatureShardBounds"/>).
+    /// </summary>
+    public static async Task<FeatureShardReader> OpenAsync(Stream stream, string name, bool leaveOpen, FeatureShardReaderOptions? options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanSeek)
         {
             throw new ArgumentException("A feature shard is read from a seekable stream.", nameof(stream));
         }
+
+        options ??= new FeatureShardReaderOptions();
+        options.Validate();
+        await FeatureShardBounds.CheckTailAsync(stream, name, options, cancellationToken).ConfigureAwait(false);
 
         ParquetReader reader;
         try
@@ -112,6 +127,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
                 throw new InvalidDataException($"Feature shard '{name}' has format '{format ?? "(none)"}', expected '{FeatureShardFormat.FormatVersion}'.");
             }
 
+            FeatureShardBounds.CheckRowGroups(reader, fields, stream.Length, name, options);
             var (index, ids) = await LoadIndexAsync(reader, fields["video_id"], name, cancellationToken).ConfigureAwait(false);
             return new FeatureShardReader(name, reader, stream, !leaveOpen, fields, index, ids);
         }

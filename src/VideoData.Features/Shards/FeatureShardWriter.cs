@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Parquet;
 using Parquet.Serialization;
+using VideoData.Core.IO;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Features.Shards;
@@ -68,7 +69,7 @@ public sealed class FeatureShardWriter : IAsyncDisposable
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var temp = OutputFile.TemporaryPathFor(full);
         var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         return new FeatureShardWriter(
             stream,
@@ -78,7 +79,8 @@ public sealed class FeatureShardWriter : IAsyncDisposable
             options,
             publish: _ =>
             {
-                File.Move(temp, full, overwrite: true);
+                // Renamed onto a regular file; copied into a device, FIFO or link (never renamed over it).
+                OutputFile.Publish(temp, full);
                 return Task.CompletedTask;
             },
             abandon: () => File.Delete(temp));

@@ -8,6 +8,10 @@ namespace VideoData.Features.Weights;
 /// <c>('storage', torch.FloatStorage, key, location, numel)</c>) and one entry
 /// <c>PREFIX/data/KEY</c> of raw little-endian bytes per storage. Only the globals a state dict of
 /// tensors needs are accepted; anything else is refused with its name.
+/// Bounds, each checked before the bytes are allocated: a zip entry's stored size fits the file and its declared size
+/// fits both the deflate limit (at most 1032 bytes out per byte in) and the remaining budget; a storage's element count
+/// fits its entry; a tensor's shape, stride and offset stay inside its storage and its bytes within the budget; storage
+/// keys name entries inside the archive's <c>data/</c> folder only.
 /// </summary>
 internal static class PthReader
 {
@@ -17,9 +21,13 @@ internal static class PthReader
 
     private sealed record StorageType(WeightDType DType);
 
-    public static StateDict Read(string path)
+    /// <summary>Deflate emits at most 258 bytes per 2 bits of input, about 1032 per byte; anything claiming more is lying.</summary>
+    private const long MaxDeflateRatio = 1032;
+
+    public static StateDict Read(string path, long maxBytes = WeightsFile.DefaultMaxBytes)
     {
         using var stream = File.OpenRead(path);
+        var budget = new Budget(path, stream.Length, maxBytes);
         ZipArchive zip;
         try
         {
@@ -50,7 +58,7 @@ internal static class PthReader
                 }
             }
 
-            var pickle = ReadEntry(pickles[0], path);
+            var pickle = ReadEntry(pickles[0], path, budget);
             object? root;
             try
             {
@@ -76,7 +84,13 @@ internal static class PthReader
                 {
                     var entry = zip.GetEntry(prefix + "data/" + tensor.Storage.Key)
                         ?? throw new InvalidDataException($"PyTorch file '{path}' lacks storage entry '{prefix}data/{tensor.Storage.Key}' for tensor '{name}' (truncated?).");
-                    bytes = ReadEntry(entry, path);
+                    var needed = budget.Bytes(tensor.Storage.ElementCount, tensor.Storage.DType, $"storage '{tensor.Storage.Key}'");
+                    if (needed > entry.Length)
+                    {
+                        throw new InvalidDataException($"PyTorch file '{path}': storage '{tensor.Storage.Key}' declares {tensor.Storage.ElementCount} {tensor.Storage.DType} elements ({needed} bytes) but its entry holds {entry.Length} bytes.");
+                    }
+
+                    bytes = ReadEntry(entry, path, budget);
                     if (bytes.LongLength < tensor.Storage.ElementCount * tensor.Storage.DType.ElementSize())
                     {
                         throw new InvalidDataException($"PyTorch file '{path}': storage '{tensor.Storage.Key}' has {bytes.LongLength} bytes, fewer than its {tensor.Storage.ElementCount} {tensor.Storage.DType} elements need.");
@@ -85,7 +99,7 @@ internal static class PthReader
                     storages[tensor.Storage.Key] = bytes;
                 }
 
-                tensors.Add(new WeightTensor(name, tensor.Storage.DType, tensor.Shape, Materialize(tensor, bytes, name, path)));
+                tensors.Add(new WeightTensor(name, tensor.Storage.DType, tensor.Shape, Materialize(tensor, bytes, name, path, budget)));
             }
 
             return new StateDict(path, "pytorch-zip", tensors);
@@ -179,7 +193,7 @@ internal static class PthReader
         _ => null,
     };
 
-    private static byte[] Materialize(TensorRef tensor, byte[] storage, string name, string path)
+    private static byte[] Materialize(TensorRef tensor, byte[] storage, string name, string path, Budget budget)
     {
         var size = tensor.Storage.DType.ElementSize();
         var shape = tensor.Shape;
@@ -188,29 +202,47 @@ internal static class PthReader
             throw new InvalidDataException($"PyTorch file '{path}': tensor '{name}' has {shape.Length} dimensions but {tensor.Stride.Length} strides.");
         }
 
-        var count = WeightTensor.NumElements(shape);
-        var result = new byte[count * size];
-        if (count == 0)
+        long count;
+        try
         {
-            return result;
+            count = WeightTensor.NumElements(shape);
+        }
+        catch (Exception ex) when (ex is OverflowException or InvalidDataException)
+        {
+            throw new InvalidDataException($"PyTorch file '{path}': tensor '{name}' has shape [{string.Join(", ", shape)}], which is negative or too large to exist.", ex);
         }
 
-        // Highest element index the view touches must lie inside the storage.
-        var last = tensor.Offset;
-        for (var d = 0; d < shape.Length; d++)
+        if (count == 0)
         {
-            if (tensor.Stride[d] < 0)
-            {
-                throw new InvalidDataException($"PyTorch file '{path}': tensor '{name}' has a negative stride.");
-            }
+            return [];
+        }
 
-            last += (shape[d] - 1) * tensor.Stride[d];
+        // Highest element index the view touches must lie inside the storage, before anything is allocated for it.
+        var last = tensor.Offset;
+        try
+        {
+            for (var d = 0; d < shape.Length; d++)
+            {
+                if (tensor.Stride[d] < 0)
+                {
+                    throw new InvalidDataException($"PyTorch file '{path}': tensor '{name}' has a negative stride.");
+                }
+
+                last = checked(last + ((shape[d] - 1) * tensor.Stride[d]));
+            }
+        }
+        catch (OverflowException)
+        {
+            last = long.MaxValue;
         }
 
         if (tensor.Offset < 0 || last >= tensor.Storage.ElementCount)
         {
             throw new InvalidDataException($"PyTorch file '{path}': tensor '{name}' {tensor.Storage.DType} [{string.Join(", ", shape)}] reaches element {last} of a storage of {tensor.Storage.ElementCount}.");
         }
+
+        // A strided view (stride 0) may repeat storage elements: its bytes count against the budget, not the storage.
+        var result = new byte[budget.Take(budget.Bytes(count, tensor.Storage.DType, $"tensor '{name}'"), $"tensor '{name}'")];
 
         if (IsContiguous(shape, tensor.Stride))
         {
@@ -259,18 +291,58 @@ internal static class PthReader
         return true;
     }
 
-    private static byte[] ReadEntry(ZipArchiveEntry entry, string path)
+    private static byte[] ReadEntry(ZipArchiveEntry entry, string path, Budget budget)
     {
+        if (entry.CompressedLength > budget.FileBytes || entry.Length > (entry.CompressedLength * MaxDeflateRatio) + 64)
+        {
+            throw new InvalidDataException($"PyTorch file '{path}': entry '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} stored bytes in a {budget.FileBytes}-byte file, which it cannot hold.");
+        }
+
+        var length = budget.Take(entry.Length, $"entry '{entry.FullName}'");
         try
         {
             using var s = entry.Open();
-            var bytes = new byte[entry.Length];
+            var bytes = new byte[length];
             s.ReadExactly(bytes);
             return bytes;
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
         {
             throw new InvalidDataException($"PyTorch file '{path}': entry '{entry.FullName}' cannot be read (truncated or corrupt): {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>What the file may still make us allocate, and its real size.</summary>
+    private sealed class Budget(string path, long fileBytes, long maxBytes)
+    {
+        private readonly long _max = maxBytes;
+        private long _left = maxBytes;
+
+        public long FileBytes => fileBytes;
+
+        /// <summary>Bytes of <paramref name="count"/> elements, refusing counts whose size overflows.</summary>
+        public long Bytes(long count, WeightDType dtype, string what)
+        {
+            try
+            {
+                return checked(count * dtype.ElementSize());
+            }
+            catch (OverflowException ex)
+            {
+                throw new InvalidDataException($"PyTorch file '{path}': {what} declares {count} {dtype} elements, more bytes than can exist.", ex);
+            }
+        }
+
+        /// <summary>Reserves <paramref name="bytes"/> of the budget, or refuses naming the file and the budget.</summary>
+        public int Take(long bytes, string what)
+        {
+            if (bytes < 0 || bytes > _left || bytes > Array.MaxLength)
+            {
+                throw new InvalidDataException($"PyTorch file '{path}': {what} needs {bytes} bytes, over what is left of the budget ({_left} of {_max} bytes).");
+            }
+
+            _left -= bytes;
+            return (int)bytes;
         }
     }
 

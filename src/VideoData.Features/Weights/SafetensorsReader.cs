@@ -7,19 +7,22 @@ namespace VideoData.Features.Weights;
 /// Reads the safetensors format: an 8-byte little-endian header length N, N bytes of JSON
 /// mapping each key to {dtype, shape, data_offsets:[begin,end)} relative to the byte after the
 /// header (plus an optional <c>__metadata__</c> string map), then the tensor bytes.
+/// Bounds: the header fits the file and 100 MB; every tensor's offsets lie in the data section, match its dtype and
+/// shape (element counts that overflow 64 bits are refused), and do not overlap; the tensor bytes together stay within
+/// the caller's budget. All are checked before the bytes are allocated.
 /// </summary>
 internal static class SafetensorsReader
 {
     // The format's own reference implementation refuses headers over 100 MB.
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
-    public static StateDict Read(string path)
+    public static StateDict Read(string path, long maxBytes = WeightsFile.DefaultMaxBytes)
     {
         using var stream = File.OpenRead(path);
-        return new StateDict(path, "safetensors", ReadTensors(stream, path));
+        return new StateDict(path, "safetensors", ReadTensors(stream, path, maxBytes));
     }
 
-    public static List<WeightTensor> ReadTensors(Stream stream, string name)
+    public static List<WeightTensor> ReadTensors(Stream stream, string name, long maxBytes = WeightsFile.DefaultMaxBytes)
     {
         Span<byte> lengthBytes = stackalloc byte[8];
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
@@ -65,6 +68,12 @@ internal static class SafetensorsReader
                 }
 
                 entries.Add(ParseEntry(property, name, dataLength));
+            }
+
+            var declared = entries.Sum(e => e.End - e.Begin);
+            if (declared > maxBytes)
+            {
+                throw new InvalidDataException($"Safetensors file '{name}' declares {declared} bytes of tensors, over the budget of {maxBytes} bytes.");
             }
 
             // Read in file order so a non-seekable stream still works.
@@ -119,10 +128,25 @@ internal static class SafetensorsReader
             "BOOL" => WeightDType.Bool,
             var other => throw new InvalidDataException($"Safetensors file '{name}': tensor '{key}' has unsupported dtype '{other}'."),
         };
+        if (shapeElement.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out _))
+            || offsetsElement.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out _)))
+        {
+            throw new InvalidDataException($"Safetensors file '{name}': tensor '{key}' has a shape or data_offsets that are not 64-bit integers.");
+        }
+
         var shape = shapeElement.EnumerateArray().Select(e => e.GetInt64()).ToArray();
         var begin = offsetsElement[0].GetInt64();
         var end = offsetsElement[1].GetInt64();
-        var expected = WeightTensor.NumElements(shape) * dtype.ElementSize();
+        long expected;
+        try
+        {
+            expected = checked(WeightTensor.NumElements(shape) * dtype.ElementSize());
+        }
+        catch (Exception ex) when (ex is OverflowException or InvalidDataException)
+        {
+            throw new InvalidDataException($"Safetensors file '{name}': tensor '{key}' has shape [{string.Join(", ", shape)}], which is negative or too large to exist.", ex);
+        }
+
         if (begin < 0 || end < begin || end > dataLength || end - begin != expected)
         {
             throw new InvalidDataException($"Safetensors file '{name}': tensor '{key}' [{string.Join(", ", shape)}] {dtype} has offsets [{begin}, {end}) but needs {expected} bytes within {dataLength} data bytes; the file is corrupt or truncated.");

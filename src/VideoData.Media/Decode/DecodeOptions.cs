@@ -46,6 +46,40 @@ public sealed record DecodeOptions
     /// <summary>Longest accepted duration, declared or decoded; longer videos fail (<c>probe</c> when declared, <c>decode</c> when discovered). Default 10 hours.</summary>
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(10);
 
+    /// <summary>
+    /// Longest a video may keep its decode thread busy, in wall-clock time spent working (waiting for the consumer or for a
+    /// turn on the cores does not count); over it the decode fails with the <c>timeout</c> class.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables the budget. Default 1 hour (a 10-hour video decodes in far less).
+    /// </summary>
+    public TimeSpan MaxDecodeTime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The output budget from the container's real extent: after the first <see cref="ExtentAllowance"/> of output, every
+    /// further output second must be paid for by this many bytes of input (the input's length when known, else the bytes
+    /// read so far). Timestamp jumps filled with repeated frames can otherwise make a few-KB file emit hours of frames; a
+    /// decode over the budget fails with the <c>decode</c> class. Real videos hold far more: an all-black 320×240 H.264
+    /// video is ~825 bytes per second. Default 64 (1–1,000,000).
+    /// </summary>
+    public int MinBytesPerSecond { get; init; } = 64;
+
+    /// <summary>Output every video may produce whatever its size (see <see cref="MinBytesPerSecond"/>). Default 60 s.</summary>
+    public TimeSpan ExtentAllowance { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The demuxers a video may be read with, by FFmpeg demuxer name (a demuxer with several names, such as
+    /// <c>mov,mp4,m4a,3gp,3g2,mj2</c>, is accepted when any of its names is listed). Any other container (image
+    /// sequences, playlists such as HLS/DASH/concat, raw elementary streams, subtitle files…) fails with the
+    /// <c>probe</c> class before its demuxer runs. Default <see cref="DefaultFormatWhitelist"/>; the Media README says why each is there.
+    /// </summary>
+    public IReadOnlyList<string> FormatWhitelist { get; init; } = DefaultFormatWhitelist;
+
+    /// <summary>
+    /// The containers of video corpora: mov (MP4/MOV/3GP/M4V: YouTube's mp4, phones), matroska (MKV/WebM: YouTube's
+    /// webm, yt-dlp's merged downloads), avi, flv (older web video), mpegts (MPEG-TS, broadcast and .ts captures),
+    /// mpeg (MPEG-PS .mpg/.vob), asf (WMV), ogg (Theora .ogv).
+    /// </summary>
+    public static IReadOnlyList<string> DefaultFormatWhitelist { get; } = ["mov", "mp4", "matroska", "webm", "avi", "flv", "mpegts", "mpeg", "asf", "ogg"];
+
     /// <summary>Clock for the watchdog; tests may inject a fake one. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -69,6 +103,12 @@ public sealed record DecodeOptions
         Check(MaxWidth is >= 16 and <= 65536, nameof(MaxWidth), MaxWidth, "between 16 and 65536");
         Check(MaxHeight is >= 16 and <= 65536, nameof(MaxHeight), MaxHeight, "between 16 and 65536");
         Check(MaxDuration > TimeSpan.Zero && MaxDuration <= TimeSpan.FromDays(30), nameof(MaxDuration), MaxDuration, "positive and at most 30 days");
+        Check(MaxDecodeTime == Timeout.InfiniteTimeSpan || MaxDecodeTime > TimeSpan.Zero, nameof(MaxDecodeTime), MaxDecodeTime, "positive or Timeout.InfiniteTimeSpan");
+        Check(MinBytesPerSecond is >= 1 and <= 1_000_000, nameof(MinBytesPerSecond), MinBytesPerSecond, "between 1 and 1,000,000");
+        Check(ExtentAllowance >= TimeSpan.Zero && ExtentAllowance <= MaxDuration, nameof(ExtentAllowance), ExtentAllowance, "between 0 and MaxDuration");
+        ArgumentNullException.ThrowIfNull(FormatWhitelist, nameof(FormatWhitelist));
+        Check(FormatWhitelist.Count > 0 && FormatWhitelist.All(name => !string.IsNullOrWhiteSpace(name) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')),
+            nameof(FormatWhitelist), string.Join(",", FormatWhitelist), "a non-empty list of FFmpeg demuxer names (letters, digits, '_')");
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
     }
 

@@ -10,6 +10,10 @@ namespace VideoData.Media.Decode;
 /// ffmpeg CLI does), resample to the fps grid with the CLI's timestamp rules, convert and crop,
 /// and write one-second <see cref="FrameChunk"/>s to a bounded channel. Records progress for the
 /// watchdog; time spent waiting for the consumer, or for a turn on the cores, does not count as a stall.
+/// Budgets kept here: output frames never exceed <see cref="DecodeOptions.MaxDuration"/> nor the extent budget
+/// (<see cref="DecodeOptions.ExtentAllowance"/> plus one second per <see cref="DecodeOptions.MinBytesPerSecond"/> bytes of
+/// input), checked before a run of repeated frames is emitted; <see cref="WorkingTime"/> feeds the watchdog's
+/// <see cref="DecodeOptions.MaxDecodeTime"/>.
 /// </summary>
 internal sealed unsafe class DecodeSession
 {
@@ -19,7 +23,11 @@ internal sealed unsafe class DecodeSession
     private readonly DecodeOptions _options;
     private readonly DecodeStatistics _statistics;
     private readonly TimeProvider _time;
+    private readonly long _started;
     private long _lastProgress;
+    private long _waitedTicks;
+    private long _waitStarted;
+    private MediaInput? _input;
     private volatile bool _waiting;
     private volatile bool _finished;
 
@@ -30,6 +38,7 @@ internal sealed unsafe class DecodeSession
         _options = options;
         _statistics = statistics;
         _time = options.TimeProvider;
+        _started = _time.GetTimestamp();
         Touch();
     }
 
@@ -38,6 +47,37 @@ internal sealed unsafe class DecodeSession
     /// <summary>Whether the decode has been working without progress for longer than <paramref name="timeout"/>.</summary>
     public bool IsStalled(TimeSpan timeout) =>
         !_finished && !_waiting && _time.GetElapsedTime(Interlocked.Read(ref _lastProgress)) > timeout;
+
+    /// <summary>Wall-clock time this decode has spent working: since it started, less its waits for the consumer or for a turn.</summary>
+    public TimeSpan WorkingTime
+    {
+        get
+        {
+            var waited = Interlocked.Read(ref _waitedTicks);
+            if (_waiting)
+            {
+                waited += _time.GetElapsedTime(Interlocked.Read(ref _waitStarted)).Ticks;
+            }
+
+            return _time.GetElapsedTime(_started) - TimeSpan.FromTicks(waited);
+        }
+    }
+
+    /// <summary>Whether the decode is still running (the watchdog's budgets apply only then).</summary>
+    public bool IsFinished => _finished;
+
+    private void BeginWait()
+    {
+        Interlocked.Exchange(ref _waitStarted, _time.GetTimestamp());
+        _waiting = true;
+    }
+
+    private void EndWait()
+    {
+        Interlocked.Add(ref _waitedTicks, _time.GetElapsedTime(Interlocked.Read(ref _waitStarted)).Ticks);
+        _waiting = false;
+        Touch();
+    }
 
     /// <summary>Decodes everything into <paramref name="writer"/> and completes it, with the failure if there is one.</summary>
     public void Run(ChannelWriter<FrameChunk> writer, CancellationToken cancellationToken)
@@ -62,6 +102,7 @@ internal sealed unsafe class DecodeSession
     private void RunCore(ChannelWriter<FrameChunk> writer, CancellationToken cancellationToken)
     {
         using var input = MediaInput.Open(_stream, _inputName, _options, Abort, cancellationToken);
+        _input = input;
         Touch();
         if (input.QuarterTurns < 0)
         {
@@ -165,15 +206,14 @@ internal sealed unsafe class DecodeSession
             return;
         }
 
-        _waiting = true;
+        BeginWait();
         try
         {
             turns.WaitTurn(cancellationToken);
         }
         finally
         {
-            _waiting = false;
-            Touch();
+            EndWait();
         }
     }
 
@@ -286,6 +326,20 @@ internal sealed unsafe class DecodeSession
                 $"{_inputName}: the decoded video runs past the limit of {_options.MaxDuration} (MaxDuration) (decode)");
         }
 
+        // The declared duration is whatever the timestamps say, and a timestamp jump is filled with repeats of one frame:
+        // the output is also bounded by what the file really holds (checked before a single repeat is made).
+        var bytes = _input?.KnownBytes ?? 0;
+        var extentSeconds = _options.ExtentAllowance.TotalSeconds + ((double)bytes / _options.MinBytesPerSecond);
+        var extentLimit = (long)Math.Min(extentSeconds * _options.Fps, long.MaxValue / 2);
+        if (_statistics.FramesOutput + count > extentLimit)
+        {
+            throw new VideoDataException(FailureClass.Decode, string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"{_inputName}: the timestamps call for {(_statistics.FramesOutput + count) / (double)_options.Fps:0.#} s of output but the input holds {bytes} bytes, "
+                + $"enough for {extentSeconds:0.#} s (ExtentAllowance {_options.ExtentAllowance.TotalSeconds:0.#} s + one second per {_options.MinBytesPerSecond} bytes, MinBytesPerSecond); "
+                + $"a timestamp jump of {count / (double)_options.Fps:0.#} s after output second {_statistics.FramesOutput / (double)_options.Fps:0.#}? (decode)"));
+        }
+
         converter.Convert(frame, output.LastFrame);
         for (var i = 0; i < count; i++)
         {
@@ -388,7 +442,7 @@ internal sealed unsafe class DecodeSession
             {
                 while (!_writer.TryWrite(chunk))
                 {
-                    _session._waiting = true;
+                    _session.BeginWait();
                     try
                     {
                         if (!_writer.WaitToWriteAsync(_cancellationToken).AsTask().GetAwaiter().GetResult())
@@ -399,8 +453,7 @@ internal sealed unsafe class DecodeSession
                     }
                     finally
                     {
-                        _session._waiting = false;
-                        _session.Touch();
+                        _session.EndWait();
                     }
                 }
             }

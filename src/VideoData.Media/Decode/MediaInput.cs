@@ -97,10 +97,31 @@ internal sealed unsafe class MediaInput : IDisposable
                     FfmpegException.Check(Interop.AvUtil.DictSet(&dictionary, key, value, 0), FailureClass.Probe, inputName, "av_dict_set");
                 }
 
+                // Only the demuxers a video corpus needs run on untrusted bytes (DecodeOptions.FormatWhitelist). The
+                // container is detected here exactly as avformat_open_input would (same function, same probe size), so
+                // a refusal names the format found; FFmpeg's own format_whitelist then enforces the same list.
+                var whitelist = System.Text.Encoding.ASCII.GetBytes(string.Join(',', options.FormatWhitelist) + "\0");
+                fixed (byte* key = "format_whitelist\0"u8, value = whitelist)
+                {
+                    FfmpegException.Check(Interop.AvUtil.DictSet(&dictionary, key, value, 0), FailureClass.Probe, inputName, "av_dict_set");
+                }
+
+                AVInputFormat* detected = null;
                 fixed (byte* url = name)
                 {
+                    var probed = Interop.AvFormat.ProbeInputBuffer2(io.Context, &detected, url, null, 0, 0);
+                    abort.ThrowIfAborted();
+                    ThrowIfIoFailed(io, inputName);
+                    FfmpegException.Check(probed, FailureClass.Probe, inputName, "av_probe_input_buffer2");
+                    var formatName = Interop.AvUtil.Text(detected->name, "unknown");
+                    if (!IsWhitelisted(formatName, options.FormatWhitelist))
+                    {
+                        throw new VideoDataException(FailureClass.Probe,
+                            $"{inputName}: container format '{formatName}' is not accepted (FormatWhitelist: {string.Join(",", options.FormatWhitelist)}) (probe)");
+                    }
+
                     // On failure avformat_open_input frees the context and nulls the pointer.
-                    result = Interop.AvFormat.OpenInput(&format, url, null, &dictionary);
+                    result = Interop.AvFormat.OpenInput(&format, url, detected, &dictionary);
                 }
             }
             finally
@@ -136,6 +157,13 @@ internal sealed unsafe class MediaInput : IDisposable
             throw;
         }
     }
+
+    /// <summary>Whether any of a demuxer's comma-separated names (e.g. <c>mov,mp4,m4a,3gp,3g2,mj2</c>) is in <paramref name="whitelist"/>.</summary>
+    internal static bool IsWhitelisted(string demuxerNames, IReadOnlyList<string> whitelist) =>
+        demuxerNames.Split(',').Any(name => whitelist.Contains(name, StringComparer.Ordinal));
+
+    /// <summary>Bytes the input is known to hold: its length when the stream can tell, else what has been read so far.</summary>
+    public long KnownBytes => Math.Max(_io.BytesRead, _io.Length ?? 0);
 
     public void Dispose()
     {

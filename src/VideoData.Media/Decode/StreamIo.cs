@@ -51,6 +51,22 @@ internal sealed unsafe class StreamIo : IDisposable
 
     public long BytesRead { get; private set; }
 
+    /// <summary>The stream's length when it can tell (a seekable stream), else null.</summary>
+    public long? Length
+    {
+        get
+        {
+            try
+            {
+                return _stream.CanSeek ? _stream.Length : null;
+            }
+            catch (Exception e) when (e is NotSupportedException or IOException or ObjectDisposedException)
+            {
+                return null;
+            }
+        }
+    }
+
     public void Dispose()
     {
         _context.Dispose();

@@ -14,6 +14,15 @@ namespace VideoData.Media.Decode;
 public static class VideoDecoder
 {
     private const int ChunksInFlight = 2;
+    private static int s_abandoned;
+
+    /// <summary>
+    /// Decode threads the watchdog gave up on that have not ended yet: each is stuck inside FFmpeg or a stream read, which
+    /// cannot be interrupted from outside. The caller has already had its <c>timeout</c> failure and moved on; the thread
+    /// is a dedicated one (never a pool thread), writes nothing more, and frees its native objects and the stream it owns
+    /// when the stuck call returns. A diagnostic for logs and tests.
+    /// </summary>
+    public static int AbandonedDecodes => Volatile.Read(ref s_abandoned);
 
     /// <summary>
     /// Decodes <paramref name="input"/> (any readable stream; seekable for an MP4 whose moov atom
@@ -178,9 +187,11 @@ public static class VideoDecoder
             }
             else
             {
+                Interlocked.Increment(ref s_abandoned);
                 _ = worker.ContinueWith(
                     _ =>
                     {
+                        Interlocked.Decrement(ref s_abandoned);
                         stop.Dispose();
                         if (ownsStream)
                         {
@@ -201,23 +212,39 @@ public static class VideoDecoder
 
     private static ITimer? StartWatchdog(DecodeSession session, ChannelWriter<FrameChunk> writer, CancellationTokenSource stop, string inputName, DecodeOptions options)
     {
-        if (options.WatchdogTimeout == Timeout.InfiniteTimeSpan)
+        var timeout = options.WatchdogTimeout;
+        var budget = options.MaxDecodeTime;
+        if (timeout == Timeout.InfiniteTimeSpan && budget == Timeout.InfiniteTimeSpan)
         {
             return null;
         }
 
-        var timeout = options.WatchdogTimeout;
-        var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 10, timeout.Ticks / 4));
+        var shortest = timeout == Timeout.InfiniteTimeSpan ? budget : budget == Timeout.InfiniteTimeSpan ? timeout : TimeSpan.FromTicks(Math.Min(timeout.Ticks, budget.Ticks));
+        var period = TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         return options.TimeProvider.CreateTimer(
             _ =>
             {
-                if (!session.IsStalled(timeout) || session.Abort.IsAborted)
+                if (session.Abort.IsAborted || session.IsFinished)
                 {
                     return;
                 }
 
-                var failure = new VideoDataException(FailureClass.Timeout,
-                    $"{inputName}: no decoding progress for {timeout.TotalSeconds:0.###} s (WatchdogTimeout) (timeout)");
+                VideoDataException failure;
+                if (timeout != Timeout.InfiniteTimeSpan && session.IsStalled(timeout))
+                {
+                    failure = new VideoDataException(FailureClass.Timeout,
+                        $"{inputName}: no decoding progress for {timeout.TotalSeconds:0.###} s (WatchdogTimeout) (timeout)");
+                }
+                else if (budget != Timeout.InfiniteTimeSpan && session.WorkingTime > budget)
+                {
+                    failure = new VideoDataException(FailureClass.Timeout,
+                        $"{inputName}: decoding took longer than its budget of {budget.TotalSeconds:0.###} s of work (MaxDecodeTime) (timeout)");
+                }
+                else
+                {
+                    return;
+                }
+
                 session.Abort.Abort(failure);
                 writer.TryComplete(failure);
                 try

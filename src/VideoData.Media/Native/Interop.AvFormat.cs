@@ -24,6 +24,9 @@ internal static unsafe partial class Interop
         [LibraryImport(Libraries.AvFormat, EntryPoint = "avformat_open_input")]
         internal static partial int OpenInput(AVFormatContext** context, byte* url, void* format, void** options);
 
+        [LibraryImport(Libraries.AvFormat, EntryPoint = "av_probe_input_buffer2")]
+        internal static partial int ProbeInputBuffer2(AVIOContext* io, AVInputFormat** format, byte* url, void* logContext, uint offset, uint maxProbeSize);
+
         [LibraryImport(Libraries.AvFormat, EntryPoint = "avformat_find_stream_info")]
         internal static partial int FindStreamInfo(AVFormatContext* context, void** options);
 

@@ -6,7 +6,7 @@ namespace VideoData.Pipeline.Commit;
 /// Where everything a preprocessing job writes lives, relative to its output location. Readers (and <c>videodata status</c>)
 /// rely on these names:
 /// <list type="bullet">
-/// <item><c>plan.json</c>: the sharding plan the output was made under (<see cref="OutputPlan"/>).</item>
+/// <item><c>plan.json</c>: the sharding plan the output was made under (<see cref="Status.ShardPlanFile"/>, which also holds the plan in brief that status reads).</item>
 /// <item><c>ledger/shard-NNNNN.json</c>: the commit record of a shard; it names the shard's data file.</item>
 /// <item><c>shards/shard-NNNNN-TAG.parquet</c>: immutable, uniquely named data files; the ledger names the current one.</item>
 /// <item><c>stats/shard-NNNNN_stats.json</c>: stats of the shard's last publish.</item>
@@ -18,7 +18,7 @@ namespace VideoData.Pipeline.Commit;
 /// </summary>
 internal static class OutputLayout
 {
-    public const string PlanKey = "plan.json";
+    public const string PlanKey = Status.ShardPlanFile.Key;
 
     public static string Name(int shardId) => ShardLedger.ShardName(shardId);
 
@@ -26,7 +26,7 @@ internal static class OutputLayout
 
     public static string StatsKey(int shardId) => $"stats/{Name(shardId)}_stats.json";
 
-    public static string LeaseKey(int shardId) => $"leases/{Name(shardId)}.json";
+    public static string LeaseKey(int shardId) => Status.ShardLease.KeyOf(shardId);
 
     public static string WorkPrefix(int shardId) => $"_work/{Name(shardId)}/";
 

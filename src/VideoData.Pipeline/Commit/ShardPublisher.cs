@@ -22,16 +22,14 @@ internal sealed class ShardPublisher
 {
     private readonly IBlobStore _output;
     private readonly ShardLineage _lineage;
-    private readonly WorkerIdentity _identity;
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
     private readonly string? _localRoot;
 
-    public ShardPublisher(IBlobStore output, ShardLineage lineage, WorkerIdentity identity, TimeProvider time, Action<string> log, string? localRoot)
+    public ShardPublisher(IBlobStore output, ShardLineage lineage, TimeProvider time, Action<string> log, string? localRoot)
     {
         _output = output;
         _lineage = lineage;
-        _identity = identity;
         _time = time;
         _log = log;
         _localRoot = localRoot;
@@ -41,7 +39,7 @@ internal sealed class ShardPublisher
     /// Publishes <paramref name="entries"/> (every video of the shard, in the order the ledger lists them), taking the done
     /// videos' features from the published data file or the segments <paramref name="state"/> names. Returns the new ledger.
     /// </summary>
-    public async Task<ShardLedger> PublishAsync(int shardId, ResumeState state, IReadOnlyList<LedgerEntry> entries, IReadOnlyDictionary<string, string?> featureSource, ShardPlanInfo plan, ShardLease? lease, CancellationToken cancellationToken)
+    public async Task<ShardLedger> PublishAsync(int shardId, ResumeState state, IReadOnlyList<LedgerEntry> entries, IReadOnlyDictionary<string, string?> featureSource, ShardPlanInfo plan, ShardLeaseHolder? lease, CancellationToken cancellationToken)
     {
         var dataKey = OutputLayout.NewDataFileKey(shardId);
         var committed = false;
@@ -60,7 +58,7 @@ internal sealed class ShardPublisher
                 Plan = plan,
                 DataFile = dataKey,
                 Segments = [.. state.Segments.Select(s => s.Segment)],
-                Worker = _identity.Worker,
+                Worker = Run.WorkerIdentity.Id,
                 PublishedAt = _time.GetUtcNow().ToString("O"),
             };
             if (!await ledger.TryCommitAsync(_output, state.LedgerVersion, cancellationToken).ConfigureAwait(false))

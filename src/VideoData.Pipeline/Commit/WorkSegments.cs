@@ -149,7 +149,7 @@ internal sealed class ResumeState
     /// <summary>Per video: the winning entry and the segment holding its features (null: the published data file).</summary>
     public Dictionary<string, (LedgerEntry Entry, string? Segment)> Merged { get; }
 
-    public static async Task<ResumeState> LoadAsync(IBlobStore output, int shardId, OutputPlan plan, Action<string> log, CancellationToken cancellationToken)
+    public static async Task<ResumeState> LoadAsync(IBlobStore output, int shardId, Status.ShardPlanFile plan, Action<string> log, CancellationToken cancellationToken)
     {
         var name = OutputLayout.Name(shardId);
         var read = await ShardLedger.ReadVersionedAsync(output, shardId, cancellationToken).ConfigureAwait(false);

@@ -81,6 +81,15 @@ public sealed record DecodeSection
 
     /// <summary>Videos longer than this are rejected at probe time.</summary>
     public double MaxDurationSeconds { get; init; } = 4 * 3600;
+
+    /// <summary>Wall-clock budget of one video's decode, counting only time spent working (failure class <c>timeout</c>).</summary>
+    public double MaxDecodeSeconds { get; init; } = 3600;
+
+    /// <summary>Output past the first minute must be paid for by this many input bytes per second (timestamp jumps; failure class <c>decode</c>).</summary>
+    public int MinBytesPerSecond { get; init; } = 64;
+
+    /// <summary>FFmpeg demuxers a video may be read with; any other container fails with the <c>probe</c> class (see the Media README).</summary>
+    public IReadOnlyList<string> FormatWhitelist { get; init; } = VideoData.Media.Decode.DecodeOptions.DefaultFormatWhitelist;
 }
 
 /// <summary>The frozen S3D-G encoder.</summary>
@@ -139,8 +148,14 @@ public sealed record CaptionsSection
     /// </summary>
     public string? Tables { get; init; }
 
-    /// <summary><c>reference</c> (DESIGN §3) or <c>none</c>.</summary>
+    /// <summary>
+    /// <c>reference</c> (DESIGN §3), <c>words</c> (the reference with overlaps merged only on whole words, so no segment is
+    /// cut inside a word) or <c>none</c>.
+    /// </summary>
     public string Dedup { get; init; } = "reference";
+
+    /// <summary>Longest cue text kept (UTF-16 code units); longer texts are cut to it and counted. At least 2.</summary>
+    public int MaxCueCharacters { get; init; } = 10_000;
 
     /// <summary>Seed for the reference dedup's coin flip (combined with the video id).</summary>
     public long Seed { get; init; }
@@ -231,11 +246,83 @@ public static class PipelineDefinitionLoader
     };
 
     /// <summary>
+    /// The environment variables that set pipeline fields, in the order they are looked up, and the field each sets.
+    /// For the endpoint and the region the first one set wins (<c>VIDEODATA_S3_ENDPOINT</c> before the AWS SDK's
+    /// <c>AWS_ENDPOINT_URL_S3</c> and <c>AWS_ENDPOINT_URL</c>; <c>AWS_REGION</c> before <c>AWS_DEFAULT_REGION</c>).
+    /// </summary>
+    public static IReadOnlyList<(string Variable, string Field)> EnvironmentVariables { get; } =
+    [
+        ("VIDEODATA_S3_ENDPOINT", "s3.endpoint_url"),
+        ("AWS_ENDPOINT_URL_S3", "s3.endpoint_url"),
+        ("AWS_ENDPOINT_URL", "s3.endpoint_url"),
+        ("AWS_REGION", "s3.region"),
+        ("AWS_DEFAULT_REGION", "s3.region"),
+        ("VIDEODATA_S3_PATH_STYLE", "s3.force_path_style"),
+        ("VIDEODATA_S3_CHUNK_ENCODING", "s3.use_chunk_encoding"),
+        ("VIDEODATA_S3_CHECKSUM", "s3.checksum_mode"),
+        ("VIDEODATA_S3_MAX_CONCURRENCY", "s3.max_concurrency"),
+        ("VIDEODATA_S3_PART_SIZE_MIB", "s3.part_size_mib"),
+    ];
+
+    /// <summary>
     /// Loads <paramref name="path"/> (or the defaults when null), applies <paramref name="overrides"/>
     /// (<c>section.field=value</c>, value parsed as JSON when it parses, else taken as a string) and validates.
-    /// Relative paths are relative to the working directory, as on the command line.
+    /// Relative paths are relative to the working directory, as on the command line. The environment is not read:
+    /// see the overload taking <c>getVariable</c> for the command line's layering.
     /// </summary>
-    public static PipelineDefinition Load(string? path, IEnumerable<string> overrides)
+    public static PipelineDefinition Load(string? path, IEnumerable<string> overrides) => Load(path, static _ => null, overrides);
+
+    /// <summary>
+    /// Loads a definition in the command line's order of precedence, lowest first: the built-in defaults, the file at
+    /// <paramref name="path"/>, the environment (<see cref="EnvironmentVariables"/>, read through
+    /// <paramref name="getVariable"/>), then <paramref name="overrides"/> (the flags and <c>--set</c>, in order, last
+    /// wins). So a flag always beats the environment, and the environment beats the file.
+    /// </summary>
+    public static PipelineDefinition Load(string? path, Func<string, string?> getVariable, IEnumerable<string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(getVariable);
+        ArgumentNullException.ThrowIfNull(overrides);
+        return LoadLayers(path, EnvironmentOverrides(getVariable).Concat(overrides));
+    }
+
+    /// <summary>
+    /// The environment's layer as overrides (<c>section.field=value</c>): one per field that some variable of
+    /// <see cref="EnvironmentVariables"/> sets. Booleans must be true/false/1/0; the message of a bad value names the variable.
+    /// </summary>
+    public static IReadOnlyList<string> EnvironmentOverrides(Func<string, string?> getVariable)
+    {
+        ArgumentNullException.ThrowIfNull(getVariable);
+        var result = new List<string>();
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (variable, field) in EnvironmentVariables)
+        {
+            if (set.Contains(field) || getVariable(variable) is not { Length: > 0 } text)
+            {
+                continue;
+            }
+
+            set.Add(field);
+            var value = field switch
+            {
+                "s3.force_path_style" or "s3.use_chunk_encoding" => text.ToLowerInvariant() switch
+                {
+                    "true" or "1" => "true",
+                    "false" or "0" => "false",
+                    _ => throw new PipelineDefinitionException($"Environment variable {variable} = '{text}' is not true or false."),
+                },
+                "s3.max_concurrency" or "s3.part_size_mib" => int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                    ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : throw new PipelineDefinitionException($"Environment variable {variable} = '{text}' is not a positive integer."),
+                "s3.checksum_mode" => JsonSerializer.Serialize(text.Replace('-', '_').ToLowerInvariant()),
+                _ => JsonSerializer.Serialize(text),
+            };
+            result.Add($"{field}={value}");
+        }
+
+        return result;
+    }
+
+    private static PipelineDefinition LoadLayers(string? path, IEnumerable<string> overrides)
     {
         JsonNode root;
         if (path is null)
@@ -298,12 +385,17 @@ public static class PipelineDefinitionLoader
         Require(d.Decode.Threads is >= 0 and <= 64, "decode.threads", d.Decode.Threads, "must be in 0..64");
         Require(d.Decode.TimeoutSeconds > 0, "decode.timeout_seconds", d.Decode.TimeoutSeconds, "must be positive");
         Require(d.Decode.MaxDurationSeconds > 0, "decode.max_duration_seconds", d.Decode.MaxDurationSeconds, "must be positive");
+        Require(d.Decode.MaxDecodeSeconds > 0, "decode.max_decode_seconds", d.Decode.MaxDecodeSeconds, "must be positive");
+        Require(d.Decode.MinBytesPerSecond is >= 1 and <= 1_000_000, "decode.min_bytes_per_second", d.Decode.MinBytesPerSecond, "must be in 1..1000000");
+        Require(d.Decode.FormatWhitelist is { Count: > 0 } && d.Decode.FormatWhitelist.All(f => !string.IsNullOrWhiteSpace(f) && f.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')),
+            "decode.format_whitelist", d.Decode.FormatWhitelist is null ? "null" : string.Join(",", d.Decode.FormatWhitelist), "must be a non-empty list of FFmpeg demuxer names");
         Require(d.Encoder.Device is "cpu" or "cuda", "encoder.device", d.Encoder.Device, "must be cpu or cuda");
         Require(d.Encoder.SecondsPerBatch is > 0 and <= 1024, "encoder.seconds_per_batch", d.Encoder.SecondsPerBatch, "must be in 1..1024");
         Require(d.Encoder.Threads is >= 0 and <= 1024, "encoder.threads", d.Encoder.Threads, "must be in 0..1024");
         Require(d.Encoder.NativeHeap is "reuse" or "threshold" or "system", "encoder.native_heap", d.Encoder.NativeHeap, "must be reuse, threshold or system");
         Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");
-        Require(d.Captions.Dedup is "reference" or "none", "captions.dedup", d.Captions.Dedup, "must be reference or none");
+        Require(d.Captions.Dedup is "reference" or "words" or "none", "captions.dedup", d.Captions.Dedup, "must be reference, words or none");
+        Require(d.Captions.MaxCueCharacters >= 2, "captions.max_cue_characters", d.Captions.MaxCueCharacters, "must be at least 2");
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
         Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");

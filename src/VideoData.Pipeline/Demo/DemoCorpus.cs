@@ -129,7 +129,17 @@ public static class DemoCorpus
                     var end = TimeSpan.FromSeconds((k + 1) * step);
                     vtt.Append(CultureInfo.InvariantCulture, $"{start:hh\\:mm\\:ss\\.fff} --> {end:hh\\:mm\\:ss\\.fff} align:start position:0%\n");
                     vtt.Append(previous.Length > 0 ? previous + "\n" : string.Empty);
-                    vtt.Append(CultureInfo.InvariantCulture, $"{lines[k]}\n\n");
+                    // The line being spoken carries inline word timings, the auto-caption signature the reader's
+                    // rolling collapse looks for: the first word plain, each later one as <time><c> word</c>.
+                    var words = lines[k].Split(' ');
+                    vtt.Append(words[0]);
+                    for (var w = 1; w < words.Length; w++)
+                    {
+                        var at = start + ((end - start) * w / words.Length);
+                        vtt.Append(CultureInfo.InvariantCulture, $"<{at:hh\\:mm\\:ss\\.fff}><c> {words[w]}</c>");
+                    }
+
+                    vtt.Append("\n\n");
                     previous = lines[k];
                 }
 

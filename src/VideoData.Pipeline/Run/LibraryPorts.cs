@@ -34,14 +34,18 @@ internal sealed class LibraryPorts : IVideoPorts
             Threads = definition.Decode.Threads,
             WatchdogTimeout = TimeSpan.FromSeconds(definition.Decode.TimeoutSeconds),
             MaxDuration = TimeSpan.FromSeconds(definition.Decode.MaxDurationSeconds),
+            MaxDecodeTime = TimeSpan.FromSeconds(definition.Decode.MaxDecodeSeconds),
+            MinBytesPerSecond = definition.Decode.MinBytesPerSecond,
+            FormatWhitelist = definition.Decode.FormatWhitelist,
             Turns = turns,
         };
         _decode.Validate();
         _cleaner = new CaptionCleaner(new CaptionCleanerOptions
         {
-            Dedup = definition.Captions.Dedup == "none" ? DedupMode.None : DedupMode.Reference,
+            Dedup = CaptionCleanerOptions.ParseDedup(definition.Captions.Dedup),
             Seed = unchecked((ulong)definition.Captions.Seed),
             Normalize = definition.Captions.Normalize,
+            MaxCueCharacters = definition.Captions.MaxCueCharacters,
         });
     }
 

@@ -91,8 +91,8 @@ public static class Preprocessor
         var output = resolver.Resolve(definition.Output);
         var store = new PrefixedBlobStore(output.Store, output.Key);
         var time = TimeProvider.System;
-        var outputPlan = await OutputPlan.ResolveAsync(store, entries.Count, definition.ShardSize, time, log, cancellationToken).ConfigureAwait(false);
-        var plan = ShardPlanner.PlanBuckets(entries.Select(e => e.VideoId), outputPlan.BucketCount);
+        // One plan file: the output's fixed bucket plan, and the brief `videodata status` reads (refreshed when the manifest changed).
+        var (outputPlan, plan) = await Status.ShardPlanFile.ResolveAsync(store, entries.Select(e => e.VideoId).ToList(), manifestUri, definition.ShardSize, time, log, cancellationToken).ConfigureAwait(false);
         var mine = plan.ForWorker(worker).ToList();
         var byId = entries.ToDictionary(e => e.VideoId, StringComparer.Ordinal);
         progress.AddTotals(mine.Sum(s => s.VideoIds.Count), mine.Count);
@@ -106,8 +106,7 @@ public static class Preprocessor
 
         var captionTables = definition.Captions.Tables is { } location ? CaptionTables.Open(resolver, location) : null;
         var localRoot = store.RootUri.StartsWith("file:", StringComparison.Ordinal) ? new Uri(store.RootUri).LocalPath : null;
-        var identity = WorkerIdentity.ForThisProcess();
-        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, outputPlan, identity, time, captionTables, localRoot);
+        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, outputPlan, time, captionTables, localRoot);
         var staleAfter = TimeSpan.FromSeconds(definition.LeaseStaleSeconds);
         var stats = new List<ShardStats>();
 
@@ -146,10 +145,10 @@ public static class Preprocessor
             var items = shard.VideoIds.Select(id => byId[id]).Select(e => new VideoWorkItem(e.VideoId, e.Uri, e.CaptionUri, 0)).ToList();
             for (var attempt = 1; ; attempt++)
             {
-                var (lease, holder) = await ShardLease.TryAcquireAsync(store, shard.Id, identity, staleAfter, time, log, cancellationToken).ConfigureAwait(false);
+                var (lease, holder) = await ShardLeaseHolder.TryAcquireAsync(store, shard.Id, staleAfter, time, log, cancellationToken).ConfigureAwait(false);
                 if (lease is null)
                 {
-                    log($"{shard.Name}: worker {holder?.Worker ?? "?"} (pid {holder?.Pid}, {holder?.Host}) holds its lease (heartbeat {holder?.HeartbeatAt}); waiting for it");
+                    log($"{shard.Name}: worker {holder?.Worker ?? "?"} (pid {holder?.Pid}, {holder?.Host}) holds its lease (heartbeat {holder?.HeartbeatAt:O}); waiting for it");
                     return false;
                 }
 
@@ -205,7 +204,8 @@ public static class Preprocessor
             options.Region = s3.Region;
         }
 
-        // The environment (AWS_REGION, VIDEODATA_S3_ENDPOINT, ...) overrides the file, as scheduler templates expect.
-        return options.ApplyEnvironment();
+        // The environment (AWS_REGION, VIDEODATA_S3_ENDPOINT, ...) is already in the definition: the command line layers it
+        // between the file and the flags (PipelineDefinitionLoader.Load), so reading it again here would let it beat --set.
+        return options;
     }
 }

@@ -16,8 +16,8 @@ namespace VideoData.Pipeline.Run;
 /// conditional ledger write naming the current one as the only commit point.</item>
 /// <item><b>I2b</b> after a completed run <c>shards/*.parquet</c> holds every done video exactly once
 /// (<see cref="ShardPublisher.CleanUpAsync"/>).</item>
-/// <item><b>I3</b> each video is in exactly one shard across reruns with a changed manifest (<see cref="OutputPlan"/>).</item>
-/// <item><b>I4</b> concurrent workers on one shard cannot corrupt it (<see cref="ShardLease"/>, and the conditional commit).</item>
+/// <item><b>I3</b> each video is in exactly one shard across reruns with a changed manifest (<see cref="Status.ShardPlanFile"/>).</item>
+/// <item><b>I4</b> concurrent workers on one shard cannot corrupt it (<see cref="ShardLeaseHolder"/>, and the conditional commit).</item>
 /// <item><b>I5</b> nothing is left behind (<see cref="StaleTempFiles"/>, <see cref="ShardPublisher.CleanUpAsync"/>).</item>
 /// </list>
 /// The three parts: the resume state (ledger + segments) says what is settled and what is pending; the stage graph
@@ -33,13 +33,12 @@ internal sealed class ShardProcessor
     private readonly Action<string> _log;
     private readonly CaptionTables? _captionTables;
     private readonly string? _localRoot;
-    private readonly OutputPlan _plan;
-    private readonly WorkerIdentity _identity;
+    private readonly Status.ShardPlanFile _plan;
     private readonly TimeProvider _time;
     private readonly ShardPublisher _publisher;
 
     /// <param name="localRoot">The output folder when the output is local (stale temporary files are swept there), else null.</param>
-    public ShardProcessor(IBlobStore output, IVideoPorts ports, IVideoEncoder encoder, PipelineDefinition definition, PipelineProgress progress, Action<string> log, OutputPlan plan, WorkerIdentity identity, TimeProvider time, CaptionTables? captionTables = null, string? localRoot = null)
+    public ShardProcessor(IBlobStore output, IVideoPorts ports, IVideoEncoder encoder, PipelineDefinition definition, PipelineProgress progress, Action<string> log, Status.ShardPlanFile plan, TimeProvider time, CaptionTables? captionTables = null, string? localRoot = null)
     {
         _output = output;
         _stages = new StageGraph(ports, encoder, definition, progress, log);
@@ -48,11 +47,10 @@ internal sealed class ShardProcessor
         _progress = progress;
         _log = log;
         _plan = plan;
-        _identity = identity;
         _time = time;
         _captionTables = captionTables;
         _localRoot = localRoot;
-        _publisher = new ShardPublisher(output, encoder.Lineage, identity, time, log, localRoot);
+        _publisher = new ShardPublisher(output, encoder.Lineage, time, log, localRoot);
     }
 
     public static string StatsKey(int shardId) => OutputLayout.StatsKey(shardId);
@@ -63,7 +61,7 @@ internal sealed class ShardProcessor
     /// null when it was already complete and nothing needed retrying. The caller holds <paramref name="lease"/> (null only in
     /// tests of a store without conditional writes); cancellation stops the stages and publishes nothing partial.
     /// </summary>
-    public async Task<ShardStats?> RunAsync(int shardId, IReadOnlyList<VideoWorkItem> videos, bool retryFailed, ShardLease? lease, CancellationToken cancellationToken)
+    public async Task<ShardStats?> RunAsync(int shardId, IReadOnlyList<VideoWorkItem> videos, bool retryFailed, ShardLeaseHolder? lease, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var name = OutputLayout.Name(shardId);
@@ -112,7 +110,7 @@ internal sealed class ShardProcessor
                 _log($"{name}: captions.tables has captions for {joined.Count} of the {pending.Count} videos");
             }
 
-            var segments = new SegmentWriter(_output, shardId, _plan.BucketCount, _encoder.Lineage, _identity.Worker, _definition.SegmentVideos, TimeSpan.FromSeconds(_definition.SegmentSeconds), _time);
+            var segments = new SegmentWriter(_output, shardId, _plan.BucketCount, _encoder.Lineage, WorkerIdentity.Id, _definition.SegmentVideos, TimeSpan.FromSeconds(_definition.SegmentSeconds), _time);
             await foreach (var outcome in _stages.RunAsync(segments, pending, joined, cancellationToken).ConfigureAwait(false))
             {
                 settledEntries[outcome.VideoId] = outcome;

@@ -16,6 +16,10 @@ namespace VideoData.Pipeline.Run;
 /// <param name="DecodeSeconds">Decode time so far in the run (summed over workers).</param>
 /// <param name="EncodeSeconds">Encoder time so far in the run.</param>
 /// <param name="WriteSeconds">Writer time so far in the run.</param>
+/// <param name="Worker">Unique id of the worker process that published the shard (<see cref="WorkerIdentity.Id"/>); null in stats written before it was recorded.</param>
+/// <param name="Host">Host name of that worker.</param>
+/// <param name="StartedAt">When that worker started on the shard (UTC).</param>
+/// <param name="FinishedAt">When it published the shard (UTC).</param>
 public sealed record ShardStats(
     int ShardId,
     int Videos,
@@ -27,12 +31,39 @@ public sealed record ShardStats(
     double VideoSecondsPerSecond,
     double DecodeSeconds,
     double EncodeSeconds,
-    double WriteSeconds)
+    double WriteSeconds,
+    string? Worker = null,
+    string? Host = null,
+    DateTimeOffset? StartedAt = null,
+    DateTimeOffset? FinishedAt = null)
 {
     /// <summary>Videos this run decoded and encoded for the shard (the others were settled by earlier runs).</summary>
     public int VideosProcessed { get; init; }
 
-    internal static ShardStats From(ShardLedger ledger, TimeSpan wall, PipelineProgress progress) => new(
+    /// <summary>The folder of stats files in an output.</summary>
+    public const string Prefix = "stats/";
+
+    /// <summary>Parses a stats file; <see cref="InvalidDataException"/> names <paramref name="source"/> and the problem.</summary>
+    public static ShardStats Parse(ReadOnlySpan<byte> json, string source)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ShardStats>(json, ShardLedger.JsonOptions) ?? throw new InvalidDataException($"Stats {source} is empty.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"Stats {source} is not valid shard stats: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The stats of a shard just published by this process: <paramref name="wall"/> ended at <paramref name="time"/>'s now.</summary>
+    internal static ShardStats From(ShardLedger ledger, TimeSpan wall, PipelineProgress progress, TimeProvider? time = null)
+    {
+        var finished = (time ?? TimeProvider.System).GetUtcNow();
+        return Counts(ledger, wall, progress) with { Worker = WorkerIdentity.Id, Host = WorkerIdentity.Host, StartedAt = finished - wall, FinishedAt = finished };
+    }
+
+    private static ShardStats Counts(ShardLedger ledger, TimeSpan wall, PipelineProgress progress) => new(
         ledger.ShardId,
         ledger.Videos.Count,
         ledger.Done.Count(),

@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
+using VideoData.Core.IO;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Storage.Local;
 
 /// <summary>
 /// A folder as a blob store. Keys map to files below the root; writes go to a temporary file in the
-/// target folder, are flushed to disk and then renamed over the target (atomic on POSIX file systems).
+/// target folder, are flushed to disk and then renamed over the target (atomic on POSIX file systems); a key
+/// whose path is a device, FIFO or link is written in place, never renamed over.
 /// Conditional operations (<see cref="TryCreateAsync"/> and the others) run while holding an exclusive
 /// <c>flock</c> on the folder's <c>.videodata-lock</c> file, so they are atomic among processes of one machine
 /// (or of a file system that honours flock); a version is the SHA-256 of the content.
@@ -128,9 +130,13 @@ internal sealed class LocalBlobStore : IBlobStore
         // The target's name in the temporary one lets a restarted writer tell its own leftovers from others' in-flight files.
         var temp = Path.Combine(folder, $"{TempPrefix}{Path.GetFileName(path)}-{Guid.NewGuid():N}");
         _counters.Request();
+
+        // A key that names a device, FIFO or link (a store rooted where /dev/null is linked in) is written in place:
+        // renaming over it would replace the node itself (OutputFile).
+        var inPlace = OutputFile.IsWrittenInPlace(path);
         try
         {
-            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferSize, FileOptions.Asynchronous);
+            var file = inPlace ? OutputFile.OpenInPlace(path) : new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferSize, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))
             {
                 var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBufferSize);
@@ -149,10 +155,13 @@ internal sealed class LocalBlobStore : IBlobStore
                 }
 
                 // Durable before it becomes visible: a crash after the rename must not leave an empty file.
-                file.Flush(flushToDisk: true);
+                file.Flush(flushToDisk: !inPlace);
             }
 
-            File.Move(temp, path, overwrite: true);
+            if (!inPlace)
+            {
+                File.Move(temp, path, overwrite: true);
+            }
         }
         catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException))
         {

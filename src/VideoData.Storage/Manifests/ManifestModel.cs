@@ -56,9 +56,28 @@ public sealed class ManifestOptions
     /// <summary>The most rows accepted (a guard against a wrong file). Default 50,000,000.</summary>
     public long MaxRows { get; set; } = 50_000_000;
 
+    /// <summary>
+    /// The longest accepted line in characters (a CSV record, quoted line breaks included, or a JSON Lines line); a longer
+    /// one is refused with its row named, holding at most this much of it in memory. Default 65,536, range 256–67,108,864.
+    /// </summary>
+    public int MaxLineLength { get; set; } = 65_536;
+
+    /// <summary>The longest accepted field (a CSV field or a JSON string value) in characters. Default 16,384, range 64–<see cref="MaxLineLength"/>.</summary>
+    public int MaxFieldLength { get; set; } = 16_384;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option and its value.</summary>
     public void Validate()
     {
+        if (MaxLineLength is < 256 or > 64 * 1024 * 1024)
+        {
+            throw new ArgumentException($"Manifest option MaxLineLength = '{MaxLineLength}' is invalid: expected 256 to 67108864.", nameof(MaxLineLength));
+        }
+
+        if (MaxFieldLength < 64 || MaxFieldLength > MaxLineLength)
+        {
+            throw new ArgumentException($"Manifest option MaxFieldLength = '{MaxFieldLength}' is invalid: expected 64 to MaxLineLength ({MaxLineLength}).", nameof(MaxFieldLength));
+        }
+
         ValidateTemplate(UriTemplate, nameof(UriTemplate));
         ValidateTemplate(CaptionUriTemplate, nameof(CaptionUriTemplate));
         if (MaxVideoIdLength is < 11 or > 1024)

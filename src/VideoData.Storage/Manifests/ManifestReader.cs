@@ -77,15 +77,42 @@ public static class ManifestReader
     private static async Task ReadCsvAsync(Stream stream, Builder builder, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
-        var csv = new CsvRecordReader(reader);
-        var header = await csv.ReadRecordAsync(cancellationToken).ConfigureAwait(false);
+        var csv = await CsvRecordReader.CreateAsync(reader, builder.Options.MaxLineLength, cancellationToken).ConfigureAwait(false);
+        await using (csv.ConfigureAwait(false))
+        {
+            try
+            {
+                await ReadCsvRecordsAsync(csv, builder, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Sylvan.Data.Csv.CsvFormatException ex)
+            {
+                // Sylvan cannot resynchronise after a malformed or over-long record: the problem is reported at its row and
+                // reading stops (the manifest is refused as a whole anyway).
+                var what = ex is Sylvan.Data.Csv.CsvRecordTooLargeException
+                    ? $"the line is longer than {builder.Options.MaxLineLength} characters (ManifestOptions.MaxLineLength); reading stopped here"
+                    : $"is not valid CSV (RFC 4180): {ex.Message}; reading stopped here";
+                builder.RowProblem(null, what);
+            }
+        }
+    }
+
+    private static async Task ReadCsvRecordsAsync(CsvRecordReader csv, Builder builder, CancellationToken cancellationToken)
+    {
+        var maxField = builder.Options.MaxFieldLength;
+        var header = await csv.ReadRecordAsync(maxField, cancellationToken).ConfigureAwait(false);
         if (header is null)
         {
             builder.FileProblem("the file is empty (no header row)");
             return;
         }
 
-        var columns = header.Select(h => h.Trim()).ToList();
+        if (header.Any(h => h is null))
+        {
+            builder.FileProblem($"a header field is longer than {maxField} characters (ManifestOptions.MaxFieldLength)");
+            return;
+        }
+
+        var columns = header.Select(h => h!.Trim()).ToList();
         if (!builder.SetColumns(columns))
         {
             return;
@@ -96,9 +123,9 @@ public static class ManifestReader
         var uriColumn = Index("uri");
         var captionColumn = Index("caption_uri");
         var durationColumn = Index("duration");
-        while (await csv.ReadRecordAsync(cancellationToken).ConfigureAwait(false) is { } record)
+        while (await csv.ReadRecordAsync(maxField, cancellationToken).ConfigureAwait(false) is { } record)
         {
-            if (record.Count == 1 && record[0].Length == 0)
+            if (record.Count == 1 && record[0]?.Length == 0)
             {
                 continue;
             }
@@ -110,6 +137,12 @@ public static class ManifestReader
                 continue;
             }
 
+            if (record.IndexOf(null) is var tooLong and >= 0)
+            {
+                builder.RowProblem(Field(idColumn), $"field '{columns[tooLong]}' is longer than {maxField} characters (ManifestOptions.MaxFieldLength)");
+                continue;
+            }
+
             builder.Add(Field(idColumn), Field(uriColumn), Field(captionColumn), ParseDuration(Field(durationColumn)));
         }
     }
@@ -118,9 +151,16 @@ public static class ManifestReader
     {
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         builder.SetColumns(null);
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        var lines = new BoundedLineReader(reader, builder.Options.MaxLineLength);
+        while (await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
-            if (string.IsNullOrWhiteSpace(line))
+            if (line.TooLong)
+            {
+                builder.RowProblem(null, $"the line is longer than {builder.Options.MaxLineLength} characters (ManifestOptions.MaxLineLength)");
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(line.Text))
             {
                 continue;
             }
@@ -128,7 +168,7 @@ public static class ManifestReader
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(line);
+                document = JsonDocument.Parse(line.Text);
             }
             catch (JsonException ex)
             {
@@ -159,7 +199,14 @@ public static class ManifestReader
                         return null;
                     }
 
-                    return value.GetString();
+                    var text = value.GetString();
+                    if (text is { Length: var length } && length > builder.Options.MaxFieldLength)
+                    {
+                        problem = $"field '{property}' is longer than {builder.Options.MaxFieldLength} characters (ManifestOptions.MaxFieldLength)";
+                        return null;
+                    }
+
+                    return text;
                 }
 
                 var id = Text("video_id", out var idProblem);
@@ -335,6 +382,8 @@ public static class ManifestReader
     /// <summary>Collects entries and problems row by row and throws once at the end.</summary>
     private sealed class Builder(string source, ManifestOptions options)
     {
+        public ManifestOptions Options => options;
+
         private readonly List<ManifestEntry> _entries = [];
         private readonly List<ManifestProblem> _problems = [];
         private readonly Dictionary<string, long> _firstRow = new(StringComparer.Ordinal);

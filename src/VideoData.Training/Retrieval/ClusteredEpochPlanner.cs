@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using VideoData.Training.Data;
+using VideoData.Training.Distributed;
 using VideoData.Training.Model;
 using VideoData.Training.Plans;
 using VideoData.Training.Streaming;
@@ -123,6 +124,7 @@ public sealed class ClusteredEpochPlanner : IEpochPlanner
     private readonly int _batchVideos;
     private readonly long _seed;
     private readonly ClusteredEpochPlannerOptions _options;
+    private readonly ICollective _collective;
     private BatchPlan? _last;
 
     /// <summary>Plans over the videos of <paramref name="store"/>; options are validated here.</summary>
@@ -131,7 +133,13 @@ public sealed class ClusteredEpochPlanner : IEpochPlanner
     /// <param name="batchVideos">Videos per batch.</param>
     /// <param name="seed">The run seed.</param>
     /// <param name="options">When and how to cluster.</param>
-    public ClusteredEpochPlanner(IVideoStore store, BatchStreamerOptions streamer, int batchVideos, long seed, ClusteredEpochPlannerOptions options)
+    /// <param name="collective">
+    /// The ranks of a data-parallel run, or null for one process. With several ranks every rank calls
+    /// <see cref="PlanAsync"/> for every epoch: each embeds its share of the videos, the table is all-gathered, each
+    /// searches its share of the queries, and every rank returns the same plan (the one a single process would make
+    /// from the same embeddings); rank 0 alone keeps the embeddings file.
+    /// </param>
+    public ClusteredEpochPlanner(IVideoStore store, BatchStreamerOptions streamer, int batchVideos, long seed, ClusteredEpochPlannerOptions options, ICollective? collective = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(streamer);
@@ -142,6 +150,7 @@ public sealed class ClusteredEpochPlanner : IEpochPlanner
         _batchVideos = batchVideos;
         _seed = seed;
         _options = options.Validate();
+        _collective = collective ?? SingleProcessCollective.Instance;
     }
 
     /// <summary>The embeddings file of <paramref name="epoch"/> under <paramref name="directory"/>.</summary>
@@ -176,17 +185,17 @@ public sealed class ClusteredEpochPlanner : IEpochPlanner
         }
         else
         {
-            embeddings = await VideoEmbedder.FromModelAsync(
-                _store, model, _streamer, _seed, epoch, $"in-training model before epoch {epoch}", _batchVideos, cancellationToken).ConfigureAwait(false);
+            embeddings = await VideoEmbedder.FromModelAcrossRanksAsync(
+                _store, model, _streamer, _seed, epoch, _collective, $"in-training model before epoch {epoch}", _batchVideos, cancellationToken).ConfigureAwait(false);
         }
 
-        if (grouping == epoch && _options.EmbeddingsDirectory is { } directory)
+        if (grouping == epoch && _options.EmbeddingsDirectory is { } directory && _collective.Rank == 0)
         {
             await EmbeddingsFile.WriteAsync(embeddings, EmbeddingsPath(directory, epoch), cancellationToken).ConfigureAwait(false);
         }
 
         var options = new ClusteredPlanOptions { BatchVideos = _batchVideos, Seed = _seed, Epoch = grouping, Neighbours = _options.Neighbours };
-        _last = ClusteredPlans.Build(embeddings, options, cancellationToken);
+        _last = ClusteredPlans.Build(embeddings, options, _collective, cancellationToken);
         return _last with { Epoch = epoch };
     }
 

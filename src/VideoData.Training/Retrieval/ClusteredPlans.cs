@@ -1,4 +1,5 @@
 using System.Globalization;
+using VideoData.Training.Distributed;
 using VideoData.Training.Plans;
 using VideoData.Training.Sampling;
 
@@ -56,8 +57,19 @@ public static class ClusteredPlans
     /// the same plan on any machine.
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid, or there are fewer videos than one batch or than K + 1.</exception>
-    public static BatchPlan Build(VideoEmbeddings embeddings, ClusteredPlanOptions options, CancellationToken cancellationToken = default)
+    public static BatchPlan Build(VideoEmbeddings embeddings, ClusteredPlanOptions options, CancellationToken cancellationToken = default) =>
+        Build(embeddings, options, SingleProcessCollective.Instance, cancellationToken);
+
+    /// <summary>
+    /// Builds the same plan as <see cref="Build(VideoEmbeddings, ClusteredPlanOptions, CancellationToken)"/> with the
+    /// neighbour search split across the ranks of <paramref name="collective"/> (each searches its share of the
+    /// queries exactly; the results are all-gathered), so every rank returns the whole plan, identical to one
+    /// process's. Every rank must call it with the same embeddings and options.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid, or there are fewer videos than one batch or than K + 1.</exception>
+    public static BatchPlan Build(VideoEmbeddings embeddings, ClusteredPlanOptions options, ICollective collective, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(collective);
         ArgumentNullException.ThrowIfNull(embeddings);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -70,7 +82,7 @@ public static class ClusteredPlans
         }
 
         var queries = SampleQueries(n, queryCount, options.Seed, options.Epoch);
-        var table = ExactNearestNeighbours.Search(embeddings, queries, options.Neighbours, cancellationToken);
+        var table = DistributedNeighbours.Search(embeddings, queries, options.Neighbours, collective, cancellationToken);
         var batches = new List<IReadOnlyList<string>>(queryCount);
         for (var q = 0; q < queryCount; q++)
         {

@@ -66,7 +66,7 @@ public sealed class NearestNeighbourOptions
             if (!torch.cuda.is_available())
             {
                 throw new NotSupportedException(
-                    $"Device '{Device}': CUDA is not available to libtorch in this process (no GPU visible, or this build uses the CPU-only TorchSharp backend; build with -p:TorchBackend=cuda-12.8 on a GPU machine).");
+                    $"Device '{Device}': CUDA is not available to libtorch in this process (no GPU visible, or this build uses the CPU-only TorchSharp backend; build with -p:TorchBackend=cuda (TorchSharp-cuda-linux) on a GPU machine).");
             }
 
             return new torch.Device(name);

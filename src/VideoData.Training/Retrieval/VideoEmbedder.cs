@@ -41,17 +41,76 @@ public static class VideoEmbedder
         int videosPerBatch = 32,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(streamer);
-        ArgumentOutOfRangeException.ThrowIfLessThan(videosPerBatch, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
-        if (ids.Length == 0)
+        var ids = CheckedIds(store, model, streamer, epoch, videosPerBatch);
+
+        var (vectors, hidden) = await EmbedAsync(store, ids, model, streamer, seed, epoch, videosPerBatch, cancellationToken).ConfigureAwait(false);
+        return VideoEmbeddings.Create(ids, vectors, hidden, new EmbeddingLineage(EmbeddingSources.Model, checkpoint, epoch));
+    }
+
+    /// <summary>
+    /// <see cref="FromModelAsync"/> split across the ranks of <paramref name="collective"/>: rank r embeds the r-th
+    /// contiguous share of the videos in id order, and the shares are all-gathered, so every rank returns the whole
+    /// table, bit-identical on every rank (each video's vector is computed once, by one rank). Every rank must call it
+    /// with the same store, seed and epoch, and a model with the same weights.
+    /// </summary>
+    public static async Task<VideoEmbeddings> FromModelAcrossRanksAsync(
+        IVideoStore store,
+        VideoClipModel model,
+        BatchStreamerOptions streamer,
+        long seed,
+        int epoch,
+        Distributed.ICollective collective,
+        string? checkpoint = null,
+        int videosPerBatch = 32,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(collective);
+        if (collective.WorldSize == 1)
         {
-            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
+            return await FromModelAsync(store, model, streamer, seed, epoch, checkpoint, videosPerBatch, cancellationToken).ConfigureAwait(false);
         }
 
+        var ids = CheckedIds(store, model, streamer, epoch, videosPerBatch);
+
+        var first = (int)((long)ids.Length * collective.Rank / collective.WorldSize);
+        var end = (int)((long)ids.Length * (collective.Rank + 1) / collective.WorldSize);
+        var (mine, hidden) = end > first
+            ? await EmbedAsync(store, ids[first..end], model, streamer, seed, epoch, videosPerBatch, cancellationToken).ConfigureAwait(false)
+            : ([], 0);
+        var header = BitConverter.GetBytes(hidden);
+        var payload = new byte[sizeof(int) + (mine.Length * sizeof(float))];
+        header.CopyTo(payload, 0);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(mine.AsSpan()).CopyTo(payload.AsSpan(sizeof(int)));
+        var parts = collective.AllGather(payload);
+        hidden = parts.Select(p => BitConverter.ToInt32(p, 0)).Max();
+        var vectors = new float[checked(ids.Length * hidden)];
+        var at = 0;
+        foreach (var part in parts)
+        {
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(part.AsSpan(sizeof(int)));
+            values.CopyTo(vectors.AsSpan(at));
+            at += values.Length;
+        }
+
+        if (at != vectors.Length)
+        {
+            throw new InvalidOperationException($"The ranks' embedding shares hold {at} values; {ids.Length} videos × {hidden} need {vectors.Length}.");
+        }
+
+        return VideoEmbeddings.Create(ids, vectors, hidden, new EmbeddingLineage(EmbeddingSources.Model, checkpoint, epoch));
+    }
+
+    /// <summary>Embeds <paramref name="ids"/> (in that order) and returns the vectors, row-major, and their width.</summary>
+    private static async Task<(float[] Vectors, int Hidden)> EmbedAsync(
+        IVideoStore store,
+        string[] ids,
+        VideoClipModel model,
+        BatchStreamerOptions streamer,
+        long seed,
+        int epoch,
+        int videosPerBatch,
+        CancellationToken cancellationToken)
+    {
         // The clips go where the model's weights are, whatever device the caller's streamer options name.
         var device = model.parameters().First().device;
         var options = streamer with { Alignment = ClipAlignment.Aligned, Device = device.type == DeviceType.CPU ? null : device };
@@ -80,7 +139,7 @@ public static class VideoEmbedder
                 }
             }
 
-            return VideoEmbeddings.Create(ids, vectors!, hidden, new EmbeddingLineage(EmbeddingSources.Model, checkpoint, epoch));
+            return (vectors!, hidden);
         }
         finally
         {
@@ -199,5 +258,22 @@ public static class VideoEmbedder
         {
             mean[j] = (float)(sum[j] / seconds);
         }
+    }
+
+    /// <summary>The checks both entry points make, then the store's video ids in ordinal order (never empty).</summary>
+    private static string[] CheckedIds(IVideoStore store, VideoClipModel model, BatchStreamerOptions streamer, int epoch, int videosPerBatch)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(streamer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(videosPerBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        var ids = store.VideoIds.Order(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
+        {
+            throw new ArgumentException("The store holds no videos to embed.", nameof(store));
+        }
+
+        return ids;
     }
 }

@@ -12,7 +12,10 @@ public static class EpochPlannerFactory
 {
     /// <summary>The planner for <paramref name="config"/> over the videos of <paramref name="train"/>.</summary>
     /// <exception cref="ArgumentException">A <c>retrieval</c> setting is unknown or out of range (the message names it).</exception>
-    public static IEpochPlanner Create(TrainConfig config, IVideoStore train)
+    /// <param name="config">The training config.</param>
+    /// <param name="train">The training videos.</param>
+    /// <param name="collective">The ranks of a data-parallel run (the clustered planner splits its work across them), or null for one process.</param>
+    public static IEpochPlanner Create(TrainConfig config, IVideoStore train, Distributed.ICollective? collective = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
@@ -23,7 +26,8 @@ public static class EpochPlannerFactory
                 config.ToTrainerOptions().Streamer,
                 config.BatchVideos,
                 config.Seed,
-                Retrieval.ClusteredEpochPlannerOptions.FromSettings(config.Retrieval.Settings, Path.Combine(config.Output, "embeddings")));
+                Retrieval.ClusteredEpochPlannerOptions.FromSettings(config.Retrieval.Settings, Path.Combine(config.Output, "embeddings")),
+                collective);
         }
 
         return new ShuffledEpochPlanner(train.VideoIds, config.BatchVideos, config.Seed);

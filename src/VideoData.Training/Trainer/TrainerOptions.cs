@@ -76,28 +76,33 @@ public sealed record TrainerOptions
     public int EvalVideos { get; init; } = 1000;
 
     /// <summary>
-    /// This process's place in a data-parallel run (rank 0 of 1: a single process). With more ranks, each trains on
-    /// its slice of every epoch's plan and gradients are averaged across ranks before each optimizer step through
-    /// <see cref="Rendezvous"/>; only rank 0 writes plans and checkpoints (into a folder every rank can read).
+    /// This process's place in a data-parallel run (rank 0 of 1: a single process). The trainer sets it from its
+    /// <see cref="Distributed.ICollective"/> (rank and size come from the launcher, through MPI); with more ranks,
+    /// each trains on its slice of every epoch's plan and gradients are averaged across ranks before each optimizer
+    /// step; only rank 0 writes plans and checkpoints (into a folder every rank can read).
     /// </summary>
     public TrainingRank Rank { get; init; } = TrainingRank.Single;
 
     /// <summary>
-    /// <c>host:port</c> where rank 0 listens for the other ranks' gradients (torchrun's <c>MASTER_ADDR:MASTER_PORT</c>);
-    /// required when <see cref="Rank"/> has more than one rank, ignored otherwise.
+    /// Bytes of gradients per all-reduce bucket (32 MiB, <see cref="Distributed.GradientBuckets.DefaultBucketBytes"/>):
+    /// the gradients are reduced across ranks one bucket at a time through one staging buffer of this size.
     /// </summary>
-    public string? Rendezvous { get; init; }
+    public long BucketBytes { get; init; } = Distributed.GradientBuckets.DefaultBucketBytes;
 
-    /// <summary>How long a rank waits for the others, at start-up and at each step (30 minutes).</summary>
-    public TimeSpan RendezvousTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>
+    /// With several ranks, compare a SHA-256 of every rank's weights every this many global steps (100), and always
+    /// at epoch ends; differing ranks stop the run with <see cref="Distributed.RankDivergenceException"/>. 0 checks at
+    /// epoch ends only.
+    /// </summary>
+    public int DigestEverySteps { get; init; } = 100;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public TrainerOptions Validate()
     {
         ArgumentNullException.ThrowIfNull(Rank);
         Check(Rank.WorldSize >= 1 && Rank.Rank >= 0 && Rank.Rank < Rank.WorldSize, nameof(Rank), Rank, "must be a rank in [0, world size)");
-        Check(Rank.WorldSize == 1 || TryParseRendezvous(Rendezvous, out _, out _), nameof(Rendezvous), Rendezvous ?? "(none)", $"must be host:port for world size {Rank.WorldSize}");
-        Check(RendezvousTimeout > TimeSpan.Zero, nameof(RendezvousTimeout), RendezvousTimeout, "must be positive");
+        Check(BucketBytes >= sizeof(float), nameof(BucketBytes), BucketBytes, "must hold at least one float (4 bytes)");
+        Check(DigestEverySteps >= 0, nameof(DigestEverySteps), DigestEverySteps, "must not be negative (0: at epoch ends only)");
         ArgumentNullException.ThrowIfNull(Model);
         ArgumentNullException.ThrowIfNull(Streamer);
         Model.Validate();
@@ -139,20 +144,6 @@ public sealed record TrainerOptions
         }
 
         return LearningRate;
-    }
-
-    internal static bool TryParseRendezvous(string? text, out string host, out int port)
-    {
-        host = string.Empty;
-        port = 0;
-        var colon = text?.LastIndexOf(':') ?? -1;
-        if (text is null || colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
-        {
-            return false;
-        }
-
-        host = text[..colon].Trim('[', ']');
-        return true;
     }
 
     private static void Check(bool ok, string name, object value, string rule)

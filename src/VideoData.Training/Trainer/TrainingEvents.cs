@@ -9,7 +9,11 @@ namespace VideoData.Training.Trainer;
 /// <param name="StepTime">Wall time of the whole step, data wait included.</param>
 /// <param name="DataWait">Time the trainer was blocked waiting for the batch.</param>
 /// <param name="Clips">Clips in the batch.</param>
-public sealed record StepReport(int Epoch, int Step, long GlobalStep, float Loss, double LearningRate, TimeSpan StepTime, TimeSpan DataWait, int Clips);
+public sealed record StepReport(int Epoch, int Step, long GlobalStep, float Loss, double LearningRate, TimeSpan StepTime, TimeSpan DataWait, int Clips)
+{
+    /// <summary>Time the step spent inside the collectives that average gradients and loss over the ranks (zero for one rank).</summary>
+    public TimeSpan AllReduceTime { get; init; }
+}
 
 /// <summary>What one epoch did.</summary>
 /// <param name="Epoch">The epoch.</param>

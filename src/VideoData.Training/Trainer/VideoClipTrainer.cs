@@ -3,6 +3,7 @@ using System.Globalization;
 using TorchSharp;
 using VideoData.Features.Runtime;
 using VideoData.Training.Data;
+using VideoData.Training.Distributed;
 using VideoData.Training.Model;
 using VideoData.Training.Plans;
 using VideoData.Training.Sampling;
@@ -16,11 +17,15 @@ namespace VideoData.Training.Trainer;
 /// The built-in VideoCLIP trainer: per epoch it asks the <see cref="IEpochPlanner"/> for the plan (kept as
 /// <c>plans/epoch-NNNN.parquet</c>), streams its batches, and takes one Adam step per batch on the symmetric
 /// InfoNCE loss over <c>t·vᵀ</c> and <c>v·tᵀ</c>. Checkpoints hold model, optimizer, RNG and (epoch, step), and a
-/// trainer created from one continues the exact trajectory of an uninterrupted run. With
-/// <see cref="TrainerOptions.Rank"/> of several ranks (one trainer per process, started alike), each rank trains
-/// on its slice of the plan (<see cref="BatchPlan.ForRank"/>) and the gradients and loss are averaged over the
-/// ranks before every step, so the ranks keep identical weights; rank 0 alone writes plans and checkpoints, and
-/// every rank runs the held-out evaluation (with identical weights, to the same figures). Not thread-safe.
+/// trainer created from one continues the exact trajectory of an uninterrupted run. With an
+/// <see cref="ICollective"/> of several ranks (one trainer per process, e.g. under <c>mpirun -np N</c>), each rank
+/// trains on its slice of the plan (<see cref="BatchPlan.ForRank"/>) and the gradients and loss are averaged over the
+/// ranks before every step, bucket by bucket (<see cref="GradientBuckets"/>); rank 0 alone writes plans and
+/// checkpoints, and every rank runs the held-out evaluation (with identical weights, to the same figures).
+/// Invariants: every rank starts from rank 0's weights (broadcast at creation) and applies the same averaged
+/// gradients, so all hold bit-identical weights after every step; this is checked, not assumed: every
+/// <see cref="TrainerOptions.DigestEverySteps"/> steps and at every epoch end the ranks compare a SHA-256 of their
+/// parameters and all stop with <see cref="RankDivergenceException"/> when they differ. Not thread-safe.
 /// </summary>
 public sealed class VideoClipTrainer : IDisposable
 {
@@ -30,11 +35,14 @@ public sealed class VideoClipTrainer : IDisposable
     private readonly ITrainingObserver? _observer;
     private readonly AdamOptimizer _optimizer;
     private readonly List<TorchSharp.Modules.Parameter> _parameters;
-    private readonly GradientExchange? _exchange;
+    private readonly ICollective _collective;
+    private readonly GradientBuckets? _buckets;
     private TrainingState _state;
+    private IReadOnlyList<string> _checkpointHistory = [];
 
-    private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state)
+    private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state, ICollective collective)
     {
+        _collective = collective;
         Options = options;
         _train = train;
         _heldOut = heldOut;
@@ -57,8 +65,7 @@ public sealed class VideoClipTrainer : IDisposable
         _optimizer = new AdamOptimizer(_parameters, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         if (options.Rank.WorldSize > 1)
         {
-            TrainerOptions.TryParseRendezvous(options.Rendezvous, out var host, out var port);
-            _exchange = GradientExchange.Create(options.Rank, host, port, options.RendezvousTimeout);
+            _buckets = new GradientBuckets(collective, _parameters, options.BucketBytes);
         }
     }
 
@@ -71,10 +78,21 @@ public sealed class VideoClipTrainer : IDisposable
     /// <summary>Where the run stands.</summary>
     public TrainingState State => _state;
 
+    /// <summary>The checkpoint folder this trainer was restored from, or null for a fresh run.</summary>
+    public string? ResumedFrom { get; private set; }
+
+    /// <summary>
+    /// Why newer checkpoints were passed over on resume (one line each, newest first, naming the checkpoint and the
+    /// problem); empty when the newest checkpoint was used. The caller should show these: the run continues from an older step.
+    /// </summary>
+    public IReadOnlyList<string> ResumeWarnings { get; private set; } = [];
+
     /// <summary>
     /// Creates a trainer. With <paramref name="resumeFrom"/> (a checkpoint folder, or an output folder whose
-    /// newest checkpoint is used) it restores model, optimizer, RNG and position; otherwise it starts fresh
-    /// from <see cref="TrainerOptions.Seed"/>.
+    /// newest readable checkpoint is used, see <see cref="ResumeWarnings"/>) it restores model, optimizer, RNG and
+    /// position; otherwise it starts fresh from <see cref="TrainerOptions.Seed"/>, and rank 0 refuses an output folder
+    /// that already holds a run's checkpoints, plans or embeddings (<see cref="TrainingOutput.EnsureFresh"/>): their plans would be
+    /// reused and their checkpoints mixed with the new ones.
     /// </summary>
     /// <param name="options">Trainer options; validated here.</param>
     /// <param name="train">Training videos.</param>
@@ -82,17 +100,32 @@ public sealed class VideoClipTrainer : IDisposable
     /// <param name="planner">Makes each epoch's plan (the seam for clustered plans).</param>
     /// <param name="observer">Receives progress, or null.</param>
     /// <param name="resumeFrom">Checkpoint to continue from, or null.</param>
+    /// <param name="collective">
+    /// The ranks of a data-parallel run (<see cref="Collectives.Open"/>), or null for one process. Its rank and size
+    /// become <see cref="TrainerOptions.Rank"/>; options that name another rank are refused. Every rank must create its
+    /// trainer alike (same options, data and resume point): creation itself is a collective (rank 0's weights are
+    /// broadcast). The caller keeps ownership of the collective.
+    /// </param>
     public static VideoClipTrainer Create(
         TrainerOptions options,
         IVideoStore train,
         IVideoStore? heldOut,
         IEpochPlanner planner,
         ITrainingObserver? observer = null,
-        string? resumeFrom = null)
+        string? resumeFrom = null,
+        ICollective? collective = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(planner);
+        collective ??= SingleProcessCollective.Instance;
+        var ranks = new TrainingRank(collective.Rank, collective.WorldSize);
+        if (options.Rank != TrainingRank.Single && options.Rank != ranks)
+        {
+            throw new ArgumentException($"Trainer option Rank = {options.Rank}, but the collective ({collective.Description}) makes this process {ranks}; rank and size come from the launcher.", nameof(options));
+        }
+
+        options = options with { Rank = ranks };
         options.Validate();
         if (train.FeatureDim != options.Model.FeatureDim)
         {
@@ -101,11 +134,19 @@ public sealed class VideoClipTrainer : IDisposable
 
         if (resumeFrom is null)
         {
+            if (options.Rank.Rank == 0)
+            {
+                TrainingOutput.EnsureFresh(options.OutputDirectory, logs: false);
+            }
+
             var fresh = new TrainingState(0, 0, 0, options.Seed, options.Rank.Rank, options.Rank.WorldSize, options.Model);
-            return new VideoClipTrainer(options, train, heldOut, planner, observer, fresh);
+            var started = new VideoClipTrainer(options, train, heldOut, planner, observer, fresh, collective);
+            started.BroadcastWeights();
+            return started;
         }
 
-        var checkpoint = TrainingCheckpoint.Resolve(resumeFrom);
+        var resumePoint = TrainingCheckpoint.Resolve(resumeFrom);
+        var checkpoint = resumePoint.Folder;
         var state = TrainingCheckpoint.ReadState(checkpoint);
         if (state.Model != options.Model)
         {
@@ -126,8 +167,13 @@ public sealed class VideoClipTrainer : IDisposable
 
         // Rank 0 writes the checkpoints every rank resumes from.
         state = state with { Rank = options.Rank.Rank };
-        var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state);
+        var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state, collective);
         TrainingCheckpoint.Restore(checkpoint, trainer.Model, trainer._optimizer);
+        trainer.ResumedFrom = checkpoint;
+        trainer.ResumeWarnings = resumePoint.Warnings;
+        trainer._checkpointHistory = resumePoint.History;
+        // Every rank restored the same checkpoint file; the check proves it before any step.
+        trainer.CheckRanksAgree("after resuming");
         return trainer;
     }
 
@@ -165,7 +211,7 @@ public sealed class VideoClipTrainer : IDisposable
                         var wait = clock.Elapsed;
                         using var batch = enumerator.Current;
                         var lr = Options.LearningRateAt(_state.GlobalStep);
-                        if (_exchange is not null)
+                        if (_state.WorldSize > 1)
                         {
                             // Ranks' batches may differ in size (a plan's last batch can be short), so their dropout draws
                             // would drift apart and no single checkpointed generator state could resume them all. Seeding
@@ -178,9 +224,14 @@ public sealed class VideoClipTrainer : IDisposable
                             }
                         }
 
-                        var loss = Step(batch, lr);
+                        var (loss, reduceTime) = Step(batch, lr);
+                        if (Options.DigestEverySteps > 0 && (_state.GlobalStep + 1) % Options.DigestEverySteps == 0)
+                        {
+                            CheckRanksAgree(string.Create(CultureInfo.InvariantCulture, $"after global step {_state.GlobalStep}"));
+                        }
+
                         var elapsed = clock.Elapsed;
-                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount);
+                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount) { AllReduceTime = reduceTime };
                         _state = _state with { NextStep = batch.Step + 1, GlobalStep = _state.GlobalStep + 1 };
                         steps++;
                         lossSum += loss;
@@ -202,6 +253,7 @@ public sealed class VideoClipTrainer : IDisposable
                 }
             }
 
+            CheckRanksAgree(string.Create(CultureInfo.InvariantCulture, $"at the end of epoch {epoch}"));
             var (r1, r5, clips) = await EvaluateAsync(cancellationToken).ConfigureAwait(false);
             var epochReport = new EpochReport(
                 epoch,
@@ -297,7 +349,8 @@ public sealed class VideoClipTrainer : IDisposable
             return null;
         }
 
-        var path = TrainingCheckpoint.Save(Options.OutputDirectory, _state, Model, _optimizer, Options.KeepCheckpoints);
+        var (path, history) = TrainingCheckpoint.Save(Options.OutputDirectory, _state, Model, _optimizer, Options.KeepCheckpoints, _checkpointHistory);
+        _checkpointHistory = history;
         _observer?.OnCheckpoint(path);
         return path;
     }
@@ -305,12 +358,11 @@ public sealed class VideoClipTrainer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _exchange?.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }
 
-    private float Step(ClipBatch batch, double learningRate)
+    private (float Loss, TimeSpan ReduceTime) Step(ClipBatch batch, double learningRate)
     {
         using var scope = NewDisposeScope();
         IntraOpThreads.Pin(Options.Threads);
@@ -323,14 +375,20 @@ public sealed class VideoClipTrainer : IDisposable
 
         _optimizer.ZeroGrad();
         loss.backward();
-        var value = _exchange is null ? loss.item<float>() : AverageAcrossRanks(loss);
+        var reduceTime = TimeSpan.Zero;
+        var value = loss.item<float>();
+        if (_buckets is not null)
+        {
+            value = _buckets.Average(value, ref reduceTime);
+        }
+
         if (Options.ClipNorm > 0)
         {
             nn.utils.clip_grad_norm_(_parameters, Options.ClipNorm);
         }
 
         _optimizer.Step(learningRate);
-        return value;
+        return (value, reduceTime);
     }
 
     /// <summary>The mean of the text→video and video→text cross-entropies over the similarity matrix <paramref name="logits"/>.</summary>
@@ -342,32 +400,31 @@ public sealed class VideoClipTrainer : IDisposable
     }
 
     /// <summary>
-    /// Replaces every gradient with its mean over the ranks (one exchange of all gradients and the loss) and returns
-    /// the mean loss. Runs inside the step's dispose scope.
+    /// Compares the ranks' weight digests (a collective: every rank calls it at the same point) and throws
+    /// <see cref="RankDivergenceException"/> on every rank when they differ. Returns this rank's digest.
     /// </summary>
-    private float AverageAcrossRanks(Tensor loss)
-    {
-        var parts = _parameters
-            .Select(p => p.grad is { } g ? g.detach().flatten() : zeros(p.numel(), ScalarType.Float32, p.device))
-            .Append(loss.detach().reshape(1).to_type(ScalarType.Float32))
-            .ToList();
-        var values = cat(parts, 0).cpu().data<float>().ToArray();
-        _exchange!.Average(values);
-        var averaged = tensor(values, ScalarType.Float32).to(loss.device);
-        long offset = 0;
-        foreach (var p in _parameters)
-        {
-            var n = p.numel();
-            if (p.grad is { } g)
-            {
-                using var noGrad = no_grad();
-                g.copy_(averaged.narrow(0, offset, n).view_as(g));
-            }
+    /// <param name="where">Where the run stands, for the message.</param>
+    public string CheckRanksAgree(string where) => WeightDigest.CheckSame(_collective, _parameters, where);
 
-            offset += n;
+    /// <summary>Makes every rank's weights rank 0's (DDP does the same at start-up), so a rank whose initialisation differed cannot diverge.</summary>
+    private void BroadcastWeights()
+    {
+        if (_state.WorldSize == 1)
+        {
+            return;
         }
 
-        return values[^1];
+        using var noGrad = no_grad();
+        foreach (var parameter in _parameters)
+        {
+            using var host = parameter.detach().cpu().contiguous();
+            var values = host.data<float>().ToArray();
+            _collective.Broadcast(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()), 0);
+            using var received = tensor(values, ScalarType.Float32).view_as(parameter);
+            parameter.copy_(received);
+        }
+
+        CheckRanksAgree("after the initial broadcast");
     }
 
     private async Task<BatchPlan> PlanForAsync(int epoch, CancellationToken cancellationToken)

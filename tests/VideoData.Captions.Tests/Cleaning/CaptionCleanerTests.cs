@@ -68,6 +68,49 @@ public sealed class CaptionCleanerTests
     }
 
     [Fact]
+    public void Clean_TextLongerThanTheCap_CutToTheCapTrimmedAndCounted()
+    {
+        CaptionCue[] cues =
+        [
+            new(0, 1, new string('x', 30) + "  " + new string('y', 30)),
+            new(2, 3, new string('z', 31) + "\uD83D\uDE00 tail"),
+            new(4, 5, "short"),
+        ];
+        var cleaned = new CaptionCleaner(new CaptionCleanerOptions { MaxCueCharacters = 32, Dedup = DedupMode.None }).Clean("v", cues);
+        // The first is cut at 32 and trimmed; the second would end inside the surrogate pair, so it keeps 31.
+        Assert.Equal([new string('x', 30), new string('z', 31), "short"], cleaned.Segments.Select(segment => segment.Text));
+        Assert.Equal((3L, 3L, 2L), (cleaned.Counts.Cues, cleaned.Counts.Kept, cleaned.Counts.TruncatedLongText));
+        Assert.Equal(2L, (cleaned.Counts + cleaned.Counts).TruncatedLongText / 2);
+
+        var uncapped = new CaptionCleaner(new CaptionCleanerOptions { MaxCueCharacters = int.MaxValue, Dedup = DedupMode.None }).Clean("v", cues);
+        Assert.Equal(0, uncapped.Counts.TruncatedLongText);
+        Assert.Equal(cues[0].Text, uncapped.Segments[0].Text);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Create_MaxCueCharactersBelowTwo_ThrowsNamingTheOption(int value)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new CaptionCleaner(new CaptionCleanerOptions { MaxCueCharacters = value }));
+        Assert.Contains("MaxCueCharacters", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Clean_DedupWords_CutsNoWordWhereTheReferenceDoes()
+    {
+        CaptionCue[] cues = [new(0, 2, "add a pinch of salt"), new(1, 3, "then heat the pan")];
+        var reference = new CaptionCleaner().Clean("v", cues).Segments.Select(segment => segment.Text).ToArray();
+        Assert.True(reference.SequenceEqual(["add a pinch of salt", "hen heat the pan"]) || reference.SequenceEqual(["add a pinch of sal", "then heat the pan"]), string.Join(" | ", reference));
+        var words = new CaptionCleaner(new CaptionCleanerOptions { Dedup = DedupMode.Words }).Clean("v", cues);
+        Assert.Equal(["add a pinch of salt", "then heat the pan"], words.Segments.Select(segment => segment.Text));
+        Assert.Equal(DedupMode.Words, CaptionCleanerOptions.ParseDedup("words"));
+        Assert.Equal("words", CaptionCleanerOptions.DedupName(DedupMode.Words));
+        Assert.Contains("'word'", Assert.Throws<ArgumentException>(() => CaptionCleanerOptions.ParseDedup("word")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Clean_Normalization_DecodesEntitiesComposesAndCollapsesWhitespace()
     {
         CaptionCue[] cues = [new(0, 1, "  caf\u0065\u0301  &amp;\tcr&egrave;me\r\nbr&#251;l&eacute;e ")];

@@ -44,6 +44,37 @@ public sealed class DedupPropertyTests
     }
 
     [Fact]
+    public void Apply_RandomSegmentLists_SameSegmentsAsTheQuadraticSearch()
+    {
+        // The same 2,000 cases as above (same generator and seed), deduplicated by the prefix-function
+        // search and by the quadratic search it replaced, on the cleaner's own repaired cue lists.
+        var random = new Random(20240611);
+        var keep = new CaptionCleaner(new CaptionCleanerOptions { Dedup = DedupMode.None });
+        var cleaner = new CaptionCleaner(new CaptionCleanerOptions { Seed = 3 });
+        var merged = 0;
+        for (var trial = 0; trial < 2000; trial++)
+        {
+            var words = Enumerable.Range(0, random.Next(1, 60)).Select(i => $"w{i:D4}").ToArray();
+            var cues = RandomWindows(random, words);
+            var videoId = $"trial{trial}";
+            keep.CleanUntokenized(videoId, cues, out var kept);
+
+            var oldCoin = new DedupCoin(3, videoId);
+            var expected = QuadraticDedup.Apply([.. kept], ref oldCoin);
+            var newCoin = new DedupCoin(3, videoId);
+            var actual = ReferenceDedup.Apply([.. kept], ref newCoin);
+            Assert.Equal(Describe(expected), Describe(actual));
+            Assert.Equal(Describe(expected), cleaner.Clean(videoId, cues).Segments.Select(segment => (segment.Start, segment.End, segment.Text)));
+            merged += kept.Count - expected.Count;
+        }
+
+        // The cases exercise the merges, not only appends.
+        Assert.True(merged > 500, $"only {merged} merges");
+
+        static IEnumerable<(double, double, string)> Describe(List<TimedText> segments) => segments.Select(segment => (segment.Start, segment.End, segment.Text));
+    }
+
+    [Fact]
     public void Clean_RollingLines_ReproduceTheSpokenStreamExactlyOnce()
     {
         // Rolling shape: each cue repeats the previous cue's new line and adds a line. The reference

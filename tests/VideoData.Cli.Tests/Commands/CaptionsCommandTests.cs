@@ -27,6 +27,33 @@ public sealed class CaptionsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Show_DedupWordsAndCueCap_CutNoWordAndTruncate()
+    {
+        var path = Path.Combine(_folder, "pinch.srt");
+        await File.WriteAllTextAsync(path, "1\n00:00:00,000 --> 00:00:02,000\nadd a pinch of salt\n\n2\n00:00:01,000 --> 00:00:03,000\nthen heat the pan\n");
+
+        var reference = await CliRunner.RunAsync(null, "captions", "show", path);
+        var words = await CliRunner.RunAsync(null, "captions", "show", path, "--dedup", "words");
+        var capped = await CliRunner.RunAsync(null, "captions", "show", path, "--dedup", "none", "--max-cue-chars", "9");
+        var unknown = await CliRunner.RunAsync(null, "captions", "show", path, "--dedup", "word");
+
+        Assert.True(reference.ExitCode == 0, reference.Stderr);
+        var referenceTexts = Texts(reference.Stdout);
+        Assert.True(
+            referenceTexts.SequenceEqual(["add a pinch of salt", "hen heat the pan"]) || referenceTexts.SequenceEqual(["add a pinch of sal", "then heat the pan"]),
+            string.Join(" | ", referenceTexts));
+        Assert.True(words.ExitCode == 0, words.Stderr);
+        Assert.Equal(["add a pinch of salt", "then heat the pan"], Texts(words.Stdout));
+        Assert.True(capped.ExitCode == 0, capped.Stderr);
+        Assert.Equal(["add a pin", "then heat"], Texts(capped.Stdout));
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("word", unknown.Stderr, StringComparison.Ordinal);
+
+        static string[] Texts(string stdout) => [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => { using var document = JsonDocument.Parse(line); return document.RootElement.GetProperty("text").GetString()!; })];
+    }
+
+    [Fact]
     public async Task Show_NotCaptions_OneLineErrorNamingInputAndClass()
     {
         var path = Path.Combine(_folder, "notes.txt");

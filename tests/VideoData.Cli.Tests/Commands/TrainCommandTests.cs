@@ -132,74 +132,25 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Train_WorldSizeAboveOneWithoutRendezvous_RefusesAndExplains()
+    public async Task Train_SeveralTasksWithoutMpi_RefusesAndSaysHowToLaunch()
     {
         var config = WriteConfig("refuse", """{ "synthetic": { "videos": 16, "held_out_videos": 0 } }""", epochs: 1, batchVideos: 4);
         var result = await CliRunner.RunAsync(CleanEnvironment(("SLURM_PROCID", "1"), ("SLURM_NTASKS", "2")), "train", "--config", config);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("world size 2 (from SLURM_PROCID/SLURM_NTASKS)", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("--rendezvous HOST:PORT", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("MASTER_ADDR", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("SLURM_NTASKS = 2", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("mpirun -np 2 videodata train", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("srun --mpi=pmix -n 2", result.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_dir, "refuse", "out")));
     }
 
     [Fact]
-    public async Task Train_TwoRanksAsProcesses_TrainDataParallelWithOneLossAndOneSetOfWeights()
+    public async Task Train_RankFlagsWithoutDataOnly_RefusesBecauseMpiAssignsRanks()
     {
-        var config = WriteConfig("ddp", """{ "synthetic": { "videos": 48, "held_out_videos": 8, "min_seconds": 10, "max_seconds": 40 } }""", epochs: 2, batchVideos: 4);
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-
-        // Rank 1 starts first and waits for rank 0; rank 0 reads torchrun's variables, rank 1 the flags.
-        var rank1 = CliRunner.RunAsync(CleanEnvironment(("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", $"{port}")), "train", "--config", config, "--rank", "1", "--world-size", "2");
-        var rank0 = CliRunner.RunAsync(CleanEnvironment(("RANK", "0"), ("WORLD_SIZE", "2")), "train", "--config", config, "--rendezvous", $"127.0.0.1:{port}");
-        var results = await Task.WhenAll(rank0, rank1);
-
-        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr));
-        static List<string> Lines(string text, string start) =>
-            text.Split('\n').Where(l => l.StartsWith(start, StringComparison.Ordinal) || l.Contains(start, StringComparison.Ordinal)).ToList();
-        // 48 videos in batches of 4: 12 plan batches, 6 steps per rank and epoch, each logging the loss averaged over both ranks.
-        var losses = results.Select(r => Lines(r.Stdout, "(global ").Select(l => l[..l.IndexOf("  lr", StringComparison.Ordinal)]).ToList()).ToList();
-        Assert.Equal(12, losses[0].Count);
-        Assert.Equal(losses[0], losses[1]);
-        var weights = results.Select(r => Assert.Single(Lines(r.Stdout, "weights sha256")).Split("sha256 ")[1]).ToList();
-        Assert.Equal(weights[0], weights[1]);
-        Assert.NotEmpty(Lines(results[0].Stdout, "checkpoint "));
-        Assert.Empty(Lines(results[1].Stdout, "checkpoint "));
-        var output = Path.Combine(_dir, "ddp", "out");
-        Assert.Equal(12, File.ReadAllLines(Path.Combine(output, "train-log.jsonl")).Count(l => l.Contains("\"kind\":\"step\"", StringComparison.Ordinal)));
-        Assert.Equal(12, File.ReadAllLines(Path.Combine(output, "train-log.rank-1.jsonl")).Count(l => l.Contains("\"kind\":\"step\"", StringComparison.Ordinal)));
-    }
-
-    [Fact]
-    public async Task Train_TwoRanksStoppedAndResumed_EndWithTheUninterruptedWeights()
-    {
-        // 38 videos in batches of 4: the plan's last batch is short, so the ranks draw different amounts of dropout.
-        var data = """{ "synthetic": { "videos": 38, "held_out_videos": 0, "min_seconds": 10, "max_seconds": 40 } }""";
-        var straight = WriteConfig("straight", data, epochs: 2, batchVideos: 4);
-        var interrupted = WriteConfig("interrupted", data, epochs: 2, batchVideos: 4);
-
-        async Task<string[]> RunPairAsync(string config, params string[] extra)
-        {
-            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(rank => CliRunner.RunAsync(
-                CleanEnvironment(("RANK", $"{rank}"), ("WORLD_SIZE", "2"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", $"{port}")),
-                ["train", "--config", config, .. extra])));
-            Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr));
-            return results.Select(r => r.Stdout.Split('\n').Single(l => l.Contains("weights sha256", StringComparison.Ordinal)).Split("sha256 ")[1]).ToArray();
-        }
-
-        var expected = await RunPairAsync(straight);
-        // Stopped in epoch 1, after rank 1 trained on the short batch (plan batch 9, its step 4 of epoch 0).
-        await RunPairAsync(interrupted, "--stop-after-steps", "7");
-        var resumed = await RunPairAsync(interrupted, "--resume");
-        Assert.Equal(expected[0], expected[1]);
-        Assert.Equal(expected, resumed);
+        var config = WriteConfig("flags", """{ "synthetic": { "videos": 16, "held_out_videos": 0 } }""", epochs: 1, batchVideos: 4);
+        var result = await CliRunner.RunAsync(CleanEnvironment(), "train", "--config", config, "--rank", "1", "--world-size", "2");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--rank and --world-size only apply to --data-only", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "flags", "out")));
     }
 
     [Fact]
@@ -207,7 +158,7 @@ public sealed class TrainCommandTests : IDisposable
     {
         var result = await CliRunner.RunAsync(null, "train", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (var option in new[] { "--config <FILE>", "--shards <PATH|URI>", "--held-out-videos <N>", "--output <DIR>", "--epochs <N>", "--resume", "--stop-after-steps <N>", "--rank <R>", "--world-size <W>", "--rendezvous <HOST:PORT>", "--data-only", "--digests <FILE>" })
+        foreach (var option in new[] { "--config <FILE>", "--shards <PATH|URI>", "--held-out-videos <N>", "--output <DIR>", "--epochs <N>", "--resume", "--stop-after-steps <N>", "--rank <R>", "--world-size <W>", "--collective-timeout <SECONDS>", "--json", "--data-only", "--digests <FILE>" })
         {
             Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
         }
@@ -215,5 +166,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("Examples:", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("videodata train --config pipelines/videoclip-demo.json", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("[default: RANK, SLURM_PROCID", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("mpirun -np 2 videodata train", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("--rendezvous", result.Stdout, StringComparison.Ordinal);
     }
 }

@@ -139,6 +139,189 @@ public sealed class WeightsFileTests : IDisposable
         Assert.Contains("neither safetensors nor a PyTorch zip", ex.Message);
     }
 
+    [Theory]
+    [InlineData("big/data/0")]
+    [InlineData("big/data.pkl")]
+    public void Load_PthEntryDeclaringHugeSize_RefusedBeforeAllocating(string patched)
+    {
+        var path = TinyPth("big", shape: [2, 3], stride: [3, 1]);
+        var bytes = File.ReadAllBytes(path);
+        PatchZipSizes(bytes, patched, uncompressed: 0x7FFF_FFF0);
+        File.WriteAllBytes(path, bytes);
+
+        var (ex, allocated) = LoadFailing(path);
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("cannot hold", ex.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Load_PthOverTheBudget_RefusedNamingTheBudget()
+    {
+        var path = Path.Combine(S3dDir, "s3d_weights.pth");
+
+        var ex = Assert.Throws<InvalidDataException>(() => WeightsFile.Load(path, maxBytes: 1 << 20));
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("budget", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(1L << 40, 1L << 40, "too large to exist")]
+    [InlineData(1L << 20, 1L << 20, "budget")]
+    public void Load_PthTensorWithHugeShapeOverItsStorage_RefusedBeforeAllocating(long rows, long columns, string expected)
+    {
+        // Stride 0 keeps the view inside its 6-element storage, so only the element count can stop it.
+        var path = TinyPth("huge", shape: [rows, columns], stride: [0, 0]);
+
+        var (ex, allocated) = LoadFailing(path);
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains(expected, ex.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Load_PthShapeReachingPastItsStorage_RefusedBeforeAllocating()
+    {
+        var path = TinyPth("past", shape: [1L << 30, 4], stride: [4, 1]);
+
+        var (ex, allocated) = LoadFailing(path);
+
+        Assert.Contains("reaches element", ex.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Theory]
+    [InlineData("../../etc/passwd", "invalid storage key")]
+    [InlineData("..", "invalid storage key")]
+    [InlineData("7", "lacks storage entry")]
+    public void Load_PthStorageKeyOutsideTheArchive_Refused(string key, string expected)
+    {
+        var pickle = new PickleBuilder()
+            .Proto().Global("collections", "OrderedDict").EmptyTuple().Reduce()
+            .Mark().Str("w").Tensor("FloatStorage", key, 6, offset: 0, shape: [6], stride: [1]).SetItems().Stop();
+        var path = WriteZip($"key{key.Length}.pth", ("key/data.pkl", pickle), ("key/data/0", new byte[24]));
+
+        var ex = Assert.Throws<InvalidDataException>(() => WeightsFile.Load(path));
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 16, "overlaps")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, "within 4 data bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}", 8, "corrupt")]
+    [InlineData("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "needs 16 bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", 8, "too large to exist")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,1e30]}}", 8, "not 64-bit integers")]
+    public void Load_HostileSafetensorsHeader_RefusedNamingTheFile(string header, int dataBytes, string expected)
+    {
+        var path = WriteSafetensors($"hostile{header.GetHashCode():x8}.safetensors", Encoding.UTF8.GetBytes(header), new byte[dataBytes]);
+
+        var (ex, allocated) = LoadFailing(path);
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains(expected, ex.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Theory]
+    [InlineData(100L * 1024 * 1024)]
+    [InlineData((100L * 1024 * 1024) + 1)]
+    [InlineData(long.MaxValue)]
+    public void Load_SafetensorsDeclaringA100MBHeader_RefusedWithoutReadingIt(long headerLength)
+    {
+        var path = Path.Combine(_dir, $"header{headerLength}.safetensors");
+        var bytes = new byte[4096];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, headerLength);
+        bytes[8] = (byte)'{';
+        File.WriteAllBytes(path, bytes);
+
+        var (ex, allocated) = LoadFailing(path);
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("declares a header of", ex.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Load_SafetensorsOverTheBudget_RefusedNamingTheBudget()
+    {
+        var path = Path.Combine(S3dDir, "s3d_weights.safetensors");
+
+        var ex = Assert.Throws<InvalidDataException>(() => WeightsFile.Load(path, maxBytes: 1 << 20));
+
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("budget", ex.Message);
+    }
+
+    /// <summary>Loads, expecting failure; also returns the bytes this thread allocated meanwhile (loading is synchronous).</summary>
+    private static (InvalidDataException Error, long Allocated) LoadFailing(string path)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        InvalidDataException? error = null;
+        try
+        {
+            WeightsFile.Load(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            error = ex;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(error is not null, $"{path} loaded");
+        return (error, allocated);
+    }
+
+    /// <summary>A .pth with one float32 storage "0" of 6 elements viewed with the given shape and stride.</summary>
+    private string TinyPth(string prefix, long[] shape, long[] stride)
+    {
+        var pickle = new PickleBuilder()
+            .Proto().Global("collections", "OrderedDict").EmptyTuple().Reduce()
+            .Mark().Str("w").Tensor("FloatStorage", "0", 6, offset: 0, shape: shape, stride: stride).SetItems().Stop();
+        return WriteZip($"{prefix}.pth", ($"{prefix}/data.pkl", pickle), ($"{prefix}/data/0", new byte[24]));
+    }
+
+    private string WriteSafetensors(string name, byte[] header, byte[] data)
+    {
+        var path = Path.Combine(_dir, name);
+        var bytes = new byte[8 + header.Length + data.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, header.Length);
+        header.CopyTo(bytes, 8);
+        data.CopyTo(bytes, 8 + header.Length);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    /// <summary>Sets the uncompressed size of <paramref name="entry"/> in both its local header and the central directory, consistently.</summary>
+    private static void PatchZipSizes(byte[] zip, string entry, uint uncompressed)
+    {
+        var name = Encoding.ASCII.GetBytes(entry);
+        var patched = 0;
+        for (var i = 0; i + 4 <= zip.Length; i++)
+        {
+            var signature = BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(i));
+            var (nameAt, sizeAt) = signature switch
+            {
+                0x04034b50 => (i + 30, i + 22),
+                0x02014b50 => (i + 46, i + 24),
+                _ => (-1, -1),
+            };
+            if (nameAt > 0 && nameAt + name.Length <= zip.Length && zip.AsSpan(nameAt, name.Length).SequenceEqual(name)
+                && BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(nameAt - (signature == 0x04034b50 ? 4 : 18))) == name.Length)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(zip.AsSpan(sizeAt), uncompressed);
+                patched++;
+            }
+        }
+
+        Assert.Equal(2, patched);
+    }
+
     private string WriteZip(string name, params (string Entry, byte[] Data)[] entries)
     {
         var path = Path.Combine(_dir, name);
@@ -184,6 +367,12 @@ public sealed class WeightsFileTests : IDisposable
 
         public PickleBuilder Int(long v)
         {
+            if (v is < int.MinValue or > int.MaxValue)
+            {
+                // LONG1 with 8 little-endian bytes, as pickle writes integers beyond 32 bits.
+                return Op(0x8a, 8).Raw(BitConverter.GetBytes(v));
+            }
+
             Span<byte> b = stackalloc byte[4];
             BinaryPrimitives.WriteInt32LittleEndian(b, checked((int)v));
             return Op((byte)'J').Raw(b.ToArray());

@@ -43,6 +43,21 @@ public class PipelineDefinitionLoaderTests
     }
 
     [Fact]
+    public void Load_CaptionsDedupAndCueCap_AcceptWordsAndRejectBadValuesByName()
+    {
+        var defaults = PipelineDefinitionLoader.Load(null, []);
+        Assert.Equal(("reference", 10_000), (defaults.Captions.Dedup, defaults.Captions.MaxCueCharacters));
+        var words = PipelineDefinitionLoader.Load(null, ["captions.dedup=words", "captions.max_cue_characters=500"]);
+        Assert.Equal(("words", 500), (words.Captions.Dedup, words.Captions.MaxCueCharacters));
+
+        var dedup = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["captions.dedup=word"]));
+        Assert.Contains("captions.dedup", dedup.Message, StringComparison.Ordinal);
+        Assert.Contains("must be reference, words or none", dedup.Message, StringComparison.Ordinal);
+        var cap = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["captions.max_cue_characters=1"]));
+        Assert.Contains("captions.max_cue_characters", cap.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_InvalidValue_NamesTheFieldAndValue()
     {
         var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["decode.decoder=vaapi"]));

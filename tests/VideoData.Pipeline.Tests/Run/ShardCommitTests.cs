@@ -277,6 +277,68 @@ public sealed class ShardCommitTests : IDisposable
         AssertPairResult(output, 0);
     }
 
+    // ---- status of a real run ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Status_OfARealRunPausedThenKilled_ShowsItsLeaseAndCommittedSegment_ThenTheTakeOverPublishes()
+    {
+        var source = await FlakySourceAsync(includeFlaky: false);
+        var output = Path.Combine(_dir, "status");
+        string[] Arguments() => [.. Local(source, output), "--set", "segment_videos=1", "--set", "lease_stale_seconds=3"];
+
+        // A real worker pauses itself (SIGSTOP) right after committing its first one-video segment, holding the shard's lease.
+        using var worker = VideoDataCli.Start(new Dictionary<string, string?> { ["VIDEODATA_CRASH_AT"] = CrashPoints.SegmentCommitted, ["VIDEODATA_CRASH_SIGNAL"] = "STOP" }, Arguments());
+        var workerOut = worker.StandardOutput.ReadToEndAsync();
+        var workerErr = worker.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (ProcessState(worker.Id) != 'T')
+        {
+            Assert.True(DateTime.UtcNow < deadline && !worker.HasExited, "the worker never reached its pause point");
+            await Task.Delay(50);
+        }
+
+        using var resolver = new VideoData.Storage.Blobs.BlobStoreResolver(new VideoData.Storage.Blobs.BlobStoreOptions());
+        var store = VideoData.Pipeline.Status.JobFiles.OpenOutput(resolver, output);
+        var lease = VideoData.Pipeline.Status.ShardLease.Parse(await File.ReadAllBytesAsync(Path.Combine(output, "leases", "shard-00000.json")), "lease");
+        Assert.Contains($"-{worker.Id}-", lease.Worker, StringComparison.Ordinal);
+
+        // While its heartbeat is fresh: one shard running under that worker, one video committed in a segment, one pending.
+        var running = await VideoData.Pipeline.Status.JobStatusReader.ReadAsync(store, new VideoData.Pipeline.Status.JobStatusOptions { Time = new VideoData.Pipeline.Tests.Status.FixedTime(lease.HeartbeatAt.AddSeconds(1)) });
+        Assert.Equal(new VideoData.Pipeline.Status.ShardCounts(1, 0, 1, 0, 0, 0), running.Shards);
+        Assert.Equal((2, 1, 0, 1), (running.Videos.Planned, running.Videos.Done, running.Videos.Failed, running.Videos.Pending));
+        var shard = Assert.Single(running.ShardList);
+        Assert.Equal((VideoData.Pipeline.Status.ShardStates.Running, lease.Worker), (shard.State, shard.Worker));
+        Assert.Empty(running.Problems);
+
+        // Killed, its lease goes stale: `videodata status` names the shard held by a dead worker.
+        Assert.Equal(0, SendSignal(worker.Id, 9));
+        await worker.WaitForExitAsync();
+        _ = await workerOut + await workerErr;
+        while (!lease.IsStaleAt(DateTimeOffset.UtcNow))
+        {
+            await Task.Delay(200);
+        }
+
+        var stale = await VideoDataCli.RunAsync(null, ["status", output, "--json"]);
+        Assert.True(stale.ExitCode == 0, stale.Stderr);
+        var staleStatus = VideoData.Pipeline.Status.JobStatusText.FromJson(stale.Stdout);
+        Assert.Equal(new VideoData.Pipeline.Status.ShardCounts(1, 0, 1, 1, 0, 0), staleStatus.Shards);
+        Assert.Equal(VideoData.Pipeline.Status.ShardStates.Stale, Assert.Single(staleStatus.ShardList).State);
+        Assert.Equal(1, staleStatus.Videos.Done);
+
+        // The next worker takes the stale lease over and publishes; status then shows the job done, nothing pending.
+        var rerun = await VideoDataCli.RunAsync(null, Arguments());
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr);
+        Assert.Contains("took over the lease", rerun.Stdout + rerun.Stderr, StringComparison.Ordinal);
+        var done = await VideoDataCli.RunAsync(null, ["status", output, "--json"]);
+        Assert.True(done.ExitCode == 0, done.Stderr);
+        var doneStatus = VideoData.Pipeline.Status.JobStatusText.FromJson(done.Stdout);
+        Assert.Equal(new VideoData.Pipeline.Status.ShardCounts(1, 1, 0, 0, 0, 0), doneStatus.Shards);
+        Assert.Equal((2, 2, 0, 0), (doneStatus.Videos.Planned, doneStatus.Videos.Done, doneStatus.Videos.Failed, doneStatus.Videos.Pending));
+        Assert.Empty(doneStatus.Problems);
+        AssertPairResult(output, 0);
+    }
+
     // ---- disk full ----------------------------------------------------------------------------------------------------
 
     [Fact]

@@ -86,6 +86,16 @@ public static class TestVideoCatalog
         ["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac"],
         "audio only");
 
+    /// <summary>
+    /// Adversarial (issue 18): ~10 KB of H.264 in Matroska, 2 s of frames whose timestamps jump by 4 hours after the first
+    /// second. The declared duration (4 h) is within MaxDuration; filling the gap would emit 4 hours of repeated frames.
+    /// </summary>
+    public static readonly TestVideo TimestampJump = new(
+        "timestamp_jump_4h.mkv",
+        ["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=2", "-vf", "setpts='PTS+gte(T,1)*4*3600/TB'", "-fps_mode", "passthrough",
+            "-c:v", "libx264", .. X264Fast.Split(' '), "-pix_fmt", "yuv420p"],
+        "4-hour timestamp jump in a few KB");
+
     /// <summary>Every generated clip that decodes normally (the parity set).</summary>
     public static IReadOnlyList<TestVideo> Decodable { get; } =
     [

@@ -1,4 +1,5 @@
 using VideoData.Training.Data;
+using VideoData.Training.Distributed;
 using VideoData.Training.Model;
 using VideoData.Training.Plans;
 using VideoData.Training.Sampling;
@@ -48,13 +49,17 @@ internal sealed class TinyRun : ITrainingObserver
         EvalVideos = 64,
     };
 
-    public VideoClipTrainer Create(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, string? resumeFrom = null) =>
-        VideoClipTrainer.Create(options, train, heldOut, new ShuffledEpochPlanner(train.VideoIds, options.BatchVideos, options.Seed), this, resumeFrom);
+    public VideoClipTrainer Create(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, string? resumeFrom = null, ICollective? collective = null) =>
+        VideoClipTrainer.Create(options, train, heldOut, new ShuffledEpochPlanner(train.VideoIds, options.BatchVideos, options.Seed), this, resumeFrom, collective);
+
+    /// <summary>Called after each step is reported, on the training thread (tests use it to interfere with a rank).</summary>
+    public Action<StepReport>? AfterStep { get; set; }
 
     public void OnStep(StepReport report)
     {
         Steps.Add(report);
         StepThreads.Add(TorchSharp.torch.get_num_threads());
+        AfterStep?.Invoke(report);
     }
 
     public void OnEpoch(EpochReport report) => Epochs.Add(report);

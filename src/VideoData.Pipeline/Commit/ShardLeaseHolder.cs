@@ -1,58 +1,36 @@
-using System.Text.Json;
-using VideoData.Pipeline.Ledger;
+using VideoData.Pipeline.Run;
+using VideoData.Pipeline.Status;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Pipeline.Commit;
 
-/// <summary>The lease document at <c>leases/shard-NNNNN.json</c> (read by <c>videodata status</c>; these names are a contract).</summary>
-/// <param name="ShardId">The shard.</param>
-/// <param name="Worker">Unique id of the worker process.</param>
-/// <param name="Host">The worker's host name.</param>
-/// <param name="Pid">The worker's process id.</param>
-/// <param name="AcquiredAt">When the worker took the lease (ISO-8601 UTC).</param>
-/// <param name="HeartbeatAt">The worker's last heartbeat (ISO-8601 UTC).</param>
-/// <param name="StaleAfterSeconds">A lease whose heartbeat is older than this is stale and may be taken over.</param>
-public sealed record ShardLeaseRecord(int ShardId, string Worker, string Host, int Pid, string AcquiredAt, string HeartbeatAt, int StaleAfterSeconds);
-
-/// <summary>Who this worker process is, in leases and ledgers.</summary>
-internal sealed record WorkerIdentity(string Worker, string Host, int Pid)
-{
-    public static WorkerIdentity ForThisProcess()
-    {
-        var host = Environment.MachineName;
-        return new WorkerIdentity($"{host}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}", host, Environment.ProcessId);
-    }
-}
-
 /// <summary>
 /// <b>I4: concurrent workers on the same shard cannot corrupt it.</b> A worker works on a shard only while it holds the
 /// shard's lease: a small document created with a conditional create (local: under the folder's flock; S3:
-/// <c>If-None-Match: *</c>), renewed every quarter of <see cref="ShardLeaseRecord.StaleAfterSeconds"/> with a conditional
+/// <c>If-None-Match: *</c>), renewed every quarter of <see cref="ShardLease.StaleAfterSeconds"/> with a conditional
 /// replace on the version it last wrote (<c>If-Match</c>), and deleted (conditionally) on release. A second worker skips a
 /// shard whose lease is alive and may take over one whose heartbeat is stale, again by a conditional replace on the stale
 /// version, so of two workers taking over at once exactly one wins. A worker whose renewal fails has lost the lease: its
 /// <see cref="Lost"/> token fires, it stops working on the shard and never publishes (the publish renews first, and the
 /// ledger commit is itself conditional on the ledger version the worker started from, which a taker-over's publish changes).
 /// </summary>
-internal sealed class ShardLease : IAsyncDisposable
+internal sealed class ShardLeaseHolder : IAsyncDisposable
 {
     private readonly IBlobStore _store;
-    private readonly WorkerIdentity _identity;
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly string _acquiredAt;
+    private readonly DateTimeOffset _acquiredAt;
     private string _version;
     private DateTimeOffset _lastRenewal;
     private Task? _heartbeat;
 
-    private ShardLease(IBlobStore store, int shardId, WorkerIdentity identity, TimeSpan staleAfter, TimeProvider time, Action<string> log, string version, string acquiredAt)
+    private ShardLeaseHolder(IBlobStore store, int shardId, TimeSpan staleAfter, TimeProvider time, Action<string> log, string version, DateTimeOffset acquiredAt)
     {
         _store = store;
         ShardId = shardId;
-        _identity = identity;
         StaleAfter = staleAfter;
         _time = time;
         _log = log;
@@ -72,17 +50,17 @@ internal sealed class ShardLease : IAsyncDisposable
     /// Takes the shard's lease: creates it when there is none, takes it over when its heartbeat is stale. Returns null with
     /// the holder's record when another worker's lease is alive.
     /// </summary>
-    public static async Task<(ShardLease? Lease, ShardLeaseRecord? Holder)> TryAcquireAsync(IBlobStore store, int shardId, WorkerIdentity identity, TimeSpan staleAfter, TimeProvider time, Action<string> log, CancellationToken cancellationToken)
+    public static async Task<(ShardLeaseHolder? Lease, ShardLease? Holder)> TryAcquireAsync(IBlobStore store, int shardId, TimeSpan staleAfter, TimeProvider time, Action<string> log, CancellationToken cancellationToken)
     {
         var key = OutputLayout.LeaseKey(shardId);
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var now = time.GetUtcNow();
-            var record = new ShardLeaseRecord(shardId, identity.Worker, identity.Host, identity.Pid, now.ToString("O"), now.ToString("O"), (int)Math.Ceiling(staleAfter.TotalSeconds));
-            var content = JsonSerializer.SerializeToUtf8Bytes(record, ShardLedger.JsonOptions);
+            var record = new ShardLease(shardId, WorkerIdentity.Id, WorkerIdentity.Host, WorkerIdentity.Pid, now, now, (int)Math.Ceiling(staleAfter.TotalSeconds));
+            var content = record.ToJson();
             if (await store.TryCreateAsync(key, content, cancellationToken).ConfigureAwait(false) is { } created)
             {
-                return (Start(new ShardLease(store, shardId, identity, staleAfter, time, log, created, record.AcquiredAt)), null);
+                return (Start(new ShardLeaseHolder(store, shardId, staleAfter, time, log, created, record.AcquiredAt)), null);
             }
 
             if (await store.ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false) is not { } current)
@@ -90,34 +68,23 @@ internal sealed class ShardLease : IAsyncDisposable
                 continue; // released between our create and read: try again
             }
 
-            var holder = Parse(current.Content, store.UriOf(key));
-            if (!IsStale(holder, now))
+            var holder = ShardLease.Parse(current.Content, store.UriOf(key));
+            if (!holder.IsStaleAt(now))
             {
                 return (null, holder);
             }
 
             if (await store.TryReplaceAsync(key, content, current.Version, cancellationToken).ConfigureAwait(false) is { } taken)
             {
-                log($"{OutputLayout.Name(shardId)}: took over the lease of worker {holder.Worker} (pid {holder.Pid} on {holder.Host}), whose last heartbeat was {holder.HeartbeatAt}");
-                return (Start(new ShardLease(store, shardId, identity, staleAfter, time, log, taken, record.AcquiredAt)), null);
+                log($"{OutputLayout.Name(shardId)}: took over the lease of worker {holder.Worker} (pid {holder.Pid} on {holder.Host}), whose last heartbeat was {holder.HeartbeatAt:O}");
+                return (Start(new ShardLeaseHolder(store, shardId, staleAfter, time, log, taken, record.AcquiredAt)), null);
             }
         }
 
         // Lost every race: someone else holds it now.
         var latest = await store.ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false);
-        return (null, latest is null ? null : Parse(latest.Content, store.UriOf(key)));
+        return (null, latest is null ? null : ShardLease.Parse(latest.Content, store.UriOf(key)));
     }
-
-    /// <summary>Reads the shard's lease, or null when no worker holds it.</summary>
-    public static async Task<ShardLeaseRecord?> ReadAsync(IBlobStore store, int shardId, CancellationToken cancellationToken) =>
-        await store.ReadVersionedAsync(OutputLayout.LeaseKey(shardId), cancellationToken).ConfigureAwait(false) is { } blob
-            ? Parse(blob.Content, store.UriOf(OutputLayout.LeaseKey(shardId)))
-            : null;
-
-    /// <summary>Whether the record's heartbeat is older than its stale_after_seconds at <paramref name="now"/>.</summary>
-    public static bool IsStale(ShardLeaseRecord record, DateTimeOffset now) =>
-        !DateTimeOffset.TryParse(record.HeartbeatAt, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var beat)
-        || now - beat > TimeSpan.FromSeconds(record.StaleAfterSeconds);
 
     /// <summary>
     /// Renews the lease now; true while this worker holds it. Called by the heartbeat and right before a publish commits, so a
@@ -141,8 +108,8 @@ internal sealed class ShardLease : IAsyncDisposable
                 _log($"{OutputLayout.Name(ShardId)}: no heartbeat for {(now - _lastRenewal).TotalSeconds:F0} s (stale after {StaleAfter.TotalSeconds:F0} s)");
             }
 
-            var record = new ShardLeaseRecord(ShardId, _identity.Worker, _identity.Host, _identity.Pid, _acquiredAt, now.ToString("O"), (int)Math.Ceiling(StaleAfter.TotalSeconds));
-            var renewed = await _store.TryReplaceAsync(OutputLayout.LeaseKey(ShardId), JsonSerializer.SerializeToUtf8Bytes(record, ShardLedger.JsonOptions), _version, cancellationToken).ConfigureAwait(false);
+            var record = new ShardLease(ShardId, WorkerIdentity.Id, WorkerIdentity.Host, WorkerIdentity.Pid, _acquiredAt, now, (int)Math.Ceiling(StaleAfter.TotalSeconds));
+            var renewed = await _store.TryReplaceAsync(OutputLayout.LeaseKey(ShardId), record.ToJson(), _version, cancellationToken).ConfigureAwait(false);
             if (renewed is null)
             {
                 _log($"{OutputLayout.Name(ShardId)}: lost the lease (another worker took it over); this worker stops working on the shard and publishes nothing");
@@ -186,7 +153,7 @@ internal sealed class ShardLease : IAsyncDisposable
         _gate.Dispose();
     }
 
-    private static ShardLease Start(ShardLease lease)
+    private static ShardLeaseHolder Start(ShardLeaseHolder lease)
     {
         lease._heartbeat = lease.HeartbeatAsync();
         return lease;
@@ -222,18 +189,6 @@ internal sealed class ShardLease : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Released.
-        }
-    }
-
-    private static ShardLeaseRecord Parse(byte[] content, string uri)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<ShardLeaseRecord>(content, ShardLedger.JsonOptions) ?? throw new InvalidDataException($"Lease {uri} is empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"Lease {uri} is not a valid lease: {ex.Message}", ex);
         }
     }
 }
