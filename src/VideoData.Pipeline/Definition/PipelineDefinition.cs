@@ -165,6 +165,14 @@ public sealed record CaptionsSection
 
     /// <summary>When true, a video whose captions are missing or unreadable fails with class <c>captions</c>; when false it is kept without captions.</summary>
     public bool Required { get; init; }
+
+    /// <summary>
+    /// The captions' watchdog, beside the video's <c>decode.timeout_seconds</c>: a video's caption file that is not fetched,
+    /// read, cleaned and tokenized within this many seconds is abandoned (a note when captions are optional, a
+    /// <c>captions</c> failure when required). Captions load before the video is announced to the encoder, so a slow or
+    /// hostile caption file costs one decode worker at most this long and never holds the encoder.
+    /// </summary>
+    public double TimeoutSeconds { get; init; } = 120;
 }
 
 /// <summary>
@@ -396,6 +404,7 @@ public static class PipelineDefinitionLoader
         Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");
         Require(d.Captions.Dedup is "reference" or "words" or "none", "captions.dedup", d.Captions.Dedup, "must be reference, words or none");
         Require(d.Captions.MaxCueCharacters >= 2, "captions.max_cue_characters", d.Captions.MaxCueCharacters, "must be at least 2");
+        Require(d.Captions.TimeoutSeconds > 0, "captions.timeout_seconds", d.Captions.TimeoutSeconds, "must be positive");
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
         Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");

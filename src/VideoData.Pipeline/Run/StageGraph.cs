@@ -138,6 +138,32 @@ internal sealed class StageGraph
         await foreach (var item in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             var video = new InFlight(item, Channel.CreateBounded<FrameChunk>(new BoundedChannelOptions(perVideoCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true }));
+
+            // Captions first, under their watchdog, before the encoder hears of the video: the encoder consumes videos in
+            // announcement order, so a caption file loaded after the announcement would hold it (and every video behind).
+            VideoDataException? captionFailure = null;
+            try
+            {
+                // The imported tables (captions.tables) win over a per-video caption file; both are already cleaned.
+                video.Captions = joined is not null && joined.TryGetValue(item.VideoId, out var imported)
+                    ? imported
+                    : await LoadCaptionsUnderWatchdogAsync(item, cancellationToken).ConfigureAwait(false);
+                if (video.Captions is null && joined is not null)
+                {
+                    throw new VideoDataException(FailureClass.Captions, $"{item.VideoId}: captions.tables '{_definition.Captions.Tables}' has no captions for this video.");
+                }
+            }
+            catch (VideoDataException ex) when (!_definition.Captions.Required)
+            {
+                // Captions are optional in this pipeline: keep the video, say why it has none.
+                _log($"{item.VideoId}: kept without captions ({ex.FailureClass.ToName()}): {ex.Message}");
+            }
+            catch (VideoDataException ex)
+            {
+                // Required captions failed: the video fails with that class; it is still announced so the writer records it.
+                captionFailure = ex;
+            }
+
             lock (inFlight)
             {
                 inFlight.Add(video);
@@ -147,21 +173,9 @@ internal sealed class StageGraph
             var clock = Stopwatch.StartNew();
             try
             {
-                try
+                if (captionFailure is not null)
                 {
-                    // The imported tables (captions.tables) win over a per-video caption file; both are already cleaned.
-                    video.Captions = joined is not null && joined.TryGetValue(item.VideoId, out var imported)
-                        ? imported
-                        : await _ports.LoadCaptionsAsync(item, cancellationToken).ConfigureAwait(false);
-                    if (video.Captions is null && joined is not null)
-                    {
-                        throw new VideoDataException(FailureClass.Captions, $"{item.VideoId}: captions.tables '{_definition.Captions.Tables}' has no captions for this video.");
-                    }
-                }
-                catch (VideoDataException ex) when (!_definition.Captions.Required)
-                {
-                    // Captions are optional in this pipeline: keep the video, say why it has none.
-                    _log($"{item.VideoId}: kept without captions ({ex.FailureClass.ToName()}): {ex.Message}");
+                    throw captionFailure;
                 }
 
                 var stream = await _ports.OpenVideoAsync(item, cancellationToken).ConfigureAwait(false);
@@ -199,6 +213,40 @@ internal sealed class StageGraph
             }
         }
     }
+
+    /// <summary>
+    /// Loads a video's captions (fetch, read, clean, tokenize) on the thread pool under <c>captions.timeout_seconds</c>: past it
+    /// the load is cancelled and abandoned, and the video goes on as <see cref="FailureClass.Captions"/> (a note when captions
+    /// are optional). The budget holds even when the load is stuck where cancellation cannot reach it (an open(2) of a FIFO
+    /// nobody writes, a read from a hung file system); the abandoned load is counted in <see cref="AbandonedCaptionLoads"/>.
+    /// </summary>
+    private async Task<IReadOnlyList<CaptionSegment>?> LoadCaptionsUnderWatchdogAsync(VideoWorkItem item, CancellationToken cancellationToken)
+    {
+        var budget = TimeSpan.FromSeconds(_definition.Captions.TimeoutSeconds);
+        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        watchdog.CancelAfter(budget);
+        var load = Task.Run(() => _ports.LoadCaptionsAsync(item, watchdog.Token), watchdog.Token);
+        try
+        {
+            return await load.WaitAsync(budget, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is TimeoutException || (ex is OperationCanceledException && watchdog.IsCancellationRequested)))
+        {
+            if (!load.IsCompleted)
+            {
+                Interlocked.Increment(ref s_abandonedCaptionLoads);
+                _ = load.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+
+            throw new VideoDataException(FailureClass.Captions,
+                $"captions {item.CaptionUri}: not loaded within captions.timeout_seconds = {budget.TotalSeconds:0.###} s (a stuck fetch or read, or a file too costly to clean); abandoned.", ex);
+        }
+    }
+
+    private static long s_abandonedCaptionLoads;
+
+    /// <summary>Caption loads abandoned by the watchdog in this process (each may still hold a thread-pool thread until its I/O returns).</summary>
+    internal static long AbandonedCaptionLoads => Interlocked.Read(ref s_abandonedCaptionLoads);
 
     private async Task EncodeStageAsync(ChannelReader<InFlight> started, ChannelWriter<(InFlight, EncodedVideo)> encoded, CancellationToken cancellationToken)
     {
