@@ -22,7 +22,7 @@ public sealed record ShardWork(int Done, IReadOnlyList<LedgerEntry> Failures, Da
 
 /// <summary>
 /// The small files of a preprocessing output that status and reports are made from: the plan, every ledger, stats
-/// and lease, and the names (plus failure notes) of the work in progress. Read with listings and small reads only;
+/// and lease, and the names (plus segment commit records) of the work in progress. Read with listings and small reads only;
 /// a file that cannot be read is named in <see cref="Problems"/> and the rest is still read.
 /// </summary>
 /// <param name="Output">The output's URI.</param>
