@@ -67,7 +67,9 @@ internal static class DemoCommand
             var definition = PipelineDefinitionLoader.Load(null, overrides);
             var exit = await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
             {
-                Console.Error.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", "shards", "shard-00000.parquet")}`; "
+                // Shard data files are uniquely named; the ledger names the current one.
+                var first = summary.Ledgers.FirstOrDefault(l => l.DataFile is not null)?.DataFile ?? "shards/shard-00000-….parquet";
+                Console.Error.WriteLine($"videodata demo: done. Inspect a shard with `videodata inspect {Path.Combine(root, "features", first)}`; "
                     + $"failures and their reasons are in {Path.Combine(root, "features", "ledger")}.");
                 if (summary.RandomWeights)
                 {

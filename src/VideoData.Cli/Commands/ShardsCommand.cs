@@ -1,12 +1,17 @@
 using System.CommandLine;
 using System.Text.Json;
+using VideoData.Pipeline.Status;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.Manifests;
 using VideoData.Storage.Sharding;
 
 namespace VideoData.Cli.Commands;
 
-/// <summary><c>videodata shards plan</c>: how a manifest's videos fall into shards and shards onto workers.</summary>
+/// <summary>
+/// <c>videodata shards plan</c>: how a manifest's videos fall into shards and shards onto workers, by the rule
+/// <c>videodata preprocess</c> shards by (hash buckets, <see cref="ShardPlanner.PlanBuckets"/>): with <c>--output</c> the
+/// bucket count an existing output recorded in its <c>plan.json</c>, else the count a new output would get.
+/// </summary>
 internal static class ShardsCommand
 {
     public static Command Create()
@@ -27,7 +32,7 @@ internal static class ShardsCommand
         var captionTemplate = new Option<string?>("--caption-uri-template") { Description = "Caption URI built from the id, e.g. s3://bucket/captions/{video_id}.vtt." };
         var shardSize = new Option<int>("--shard-size")
         {
-            Description = "Videos per shard.",
+            Description = "Videos per shard on average: a new output gets ceil(videos / shard size) hash buckets (ignored with --output when the output has a plan).",
             DefaultValueFactory = _ => ShardPlanner.DefaultShardSize,
         };
         shardSize.Validators.Add(r =>
@@ -39,12 +44,15 @@ internal static class ShardsCommand
         });
         var shardIndex = new Option<int?>("--shard-index") { Description = "Show only the shards of this worker (0-based). Default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX when --shard-count or the scheduler gives a count; else all shards." };
         var shardCount = new Option<int?>("--shard-count") { Description = "Number of workers; adds a worker column (worker = shard id % count). Default: $SLURM_ARRAY_TASK_COUNT under Slurm." };
+        var output = new Option<string?>("--output") { Description = "A preprocessing output (folder or s3:// prefix): use the bucket count recorded in its plan.json, as preprocess will." };
         var json = new Option<bool>("--json") { Description = "Print the plan as JSON instead of a table." };
         var withIds = new Option<bool>("--with-ids") { Description = "With --json, include every shard's video ids in order." };
         var storage = new StorageFlags();
         var command = new Command("plan", "Reads and validates a manifest and prints its shard table: shard, videos, first and last video id (and worker). "
-            + "Videos are ordered by the first 8 bytes (big-endian) of SHA-256 of the UTF-8 video id, ties by id, and cut into shards of --shard-size; worker w of W takes shards with id % W == w. "
-            + "The plan depends only on the set of ids and the shard size, not on row order.")
+            + "A video's shard is its hash bucket: with K = the first 8 bytes (big-endian) of SHA-256 of the UTF-8 video id and B buckets, shard = floor(K * B / 2^64). "
+            + "B is fixed when an output is created (ceil(videos / --shard-size), recorded in OUTPUT/plan.json) and kept by every later run, so adding or removing "
+            + "videos never moves another video between shards; shard sizes vary around the mean and a bucket may be empty. Worker w of W takes shards with id % W == w. "
+            + "The plan depends only on the set of ids and B, not on row order.")
         {
             manifest,
             template,
@@ -52,6 +60,7 @@ internal static class ShardsCommand
             shardSize,
             shardIndex,
             shardCount,
+            output,
             json,
             withIds,
         };
@@ -71,7 +80,26 @@ internal static class ShardsCommand
                 var slot = ResolveSlot(parseResult.GetValue(shardIndex), parseResult.GetValue(shardCount));
                 using var resolver = new BlobStoreResolver(storageOptions);
                 var entries = await ManifestReader.ReadAsync(source, resolver, options, cancellationToken).ConfigureAwait(false);
-                var plan = ShardPlanner.Plan(entries.Select(e => e.VideoId), parseResult.GetValue(shardSize));
+                var ids = entries.Select(e => e.VideoId).ToList();
+                var buckets = ShardPlanner.BucketCountFor(ids.Count, parseResult.GetValue(shardSize));
+                if (parseResult.GetValue(output) is { } target)
+                {
+                    var store = JobFiles.OpenOutput(resolver, target);
+                    if (await store.ExistsAsync(ShardPlanFile.Key, cancellationToken).ConfigureAwait(false))
+                    {
+                        var stream = await store.OpenReadAsync(ShardPlanFile.Key, cancellationToken).ConfigureAwait(false);
+                        await using (stream.ConfigureAwait(false))
+                        {
+                            using var bytes = new MemoryStream();
+                            await stream.CopyToAsync(bytes, cancellationToken).ConfigureAwait(false);
+                            buckets = ShardPlanFile.Parse(bytes.ToArray(), store.UriOf(ShardPlanFile.Key)).BucketCount;
+                        }
+
+                        Console.Error.WriteLine($"videodata shards plan: {buckets} shards, as recorded in {store.UriOf(ShardPlanFile.Key)}");
+                    }
+                }
+
+                var plan = ShardPlanner.PlanBuckets(ids, buckets);
                 var onlyWorker = parseResult.GetValue(shardIndex) is not null || Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID") is not null || Environment.GetEnvironmentVariable("JOB_COMPLETION_INDEX") is not null;
                 var shards = slot is { } s && onlyWorker ? plan.ForWorker(s).ToList() : plan.Shards.ToList();
                 if (parseResult.GetValue(json))
@@ -111,14 +139,14 @@ internal static class ShardsCommand
 
     private static void PrintTable(string source, ShardPlan plan, List<Shard> shards, WorkerSlot? slot, bool onlyWorker)
     {
-        Console.WriteLine($"{source}: {plan.VideoCount} videos, {plan.Shards.Count} shard{(plan.Shards.Count == 1 ? "" : "s")} of up to {plan.ShardSize}"
+        Console.WriteLine($"{source}: {plan.VideoCount} videos, {plan.Shards.Count} hash-bucket shard{(plan.Shards.Count == 1 ? "" : "s")} of {plan.ShardSize} on average"
             + (slot is { } s ? onlyWorker ? $"; worker {s} takes {shards.Count}" : $"; {s.Count} workers" : ""));
         var worker = slot is not null ? "  worker" : "";
         Console.WriteLine($"{"shard",-12}  {"videos",7}{worker}  first → last");
         foreach (var shard in shards)
         {
             var column = slot is { } w ? $"  {shard.Id % w.Count,6}" : "";
-            Console.WriteLine($"{shard.Name,-12}  {shard.VideoIds.Count,7}{column}  {shard.VideoIds[0]} → {shard.VideoIds[^1]}");
+            Console.WriteLine($"{shard.Name,-12}  {shard.VideoIds.Count,7}{column}  {(shard.VideoIds.Count == 0 ? "(empty bucket)" : $"{shard.VideoIds[0]} → {shard.VideoIds[^1]}")}");
         }
     }
 
@@ -128,6 +156,7 @@ internal static class ShardsCommand
         {
             manifest = source,
             videos = plan.VideoCount,
+            rule = ShardPlanner.BucketRule,
             shard_size = plan.ShardSize,
             shard_count = plan.Shards.Count,
             worker = slot is { } s ? new { index = s.Index, count = s.Count } : null,
@@ -136,8 +165,8 @@ internal static class ShardsCommand
                 id = shard.Id,
                 name = shard.Name,
                 videos = shard.VideoIds.Count,
-                first = shard.VideoIds[0],
-                last = shard.VideoIds[^1],
+                first = shard.VideoIds.Count == 0 ? null : shard.VideoIds[0],
+                last = shard.VideoIds.Count == 0 ? null : shard.VideoIds[^1],
                 worker = slot is { } w ? shard.Id % w.Count : (int?)null,
                 video_ids = withIds ? shard.VideoIds : null,
             }),

@@ -50,6 +50,15 @@ public sealed record PipelineDefinition
 
     /// <summary>How many times a failed video is retried by later runs before it is left as failed.</summary>
     public int MaxRetries { get; init; } = 2;
+
+    /// <summary>Finished videos per committed work segment (a kill loses at most one open segment's videos).</summary>
+    public int SegmentVideos { get; init; } = 8;
+
+    /// <summary>A work segment is committed after at most this many seconds, however few videos it has.</summary>
+    public double SegmentSeconds { get; init; } = 60;
+
+    /// <summary>A shard lease whose heartbeat is older than this is stale and may be taken over by another worker.</summary>
+    public int LeaseStaleSeconds { get; init; } = 120;
 }
 
 /// <summary>Decoding: the reference samples 30 fps, shorter side 224, center crop 224×224.</summary>
@@ -156,6 +165,14 @@ public sealed record CaptionsSection
 
     /// <summary>When true, a video whose captions are missing or unreadable fails with class <c>captions</c>; when false it is kept without captions.</summary>
     public bool Required { get; init; }
+
+    /// <summary>
+    /// The captions' watchdog, beside the video's <c>decode.timeout_seconds</c>: a video's caption file that is not fetched,
+    /// read, cleaned and tokenized within this many seconds is abandoned (a note when captions are optional, a
+    /// <c>captions</c> failure when required). Captions load before the video is announced to the encoder, so a slow or
+    /// hostile caption file costs one decode worker at most this long and never holds the encoder.
+    /// </summary>
+    public double TimeoutSeconds { get; init; } = 120;
 }
 
 /// <summary>
@@ -367,6 +384,9 @@ public static class PipelineDefinitionLoader
         Require(d.ShardSize > 0, "shard_size", d.ShardSize, "must be positive");
         Require(d.ShardCount is null or > 0, "shard_count", d.ShardCount, "must be positive");
         Require(d.MaxRetries >= 0, "max_retries", d.MaxRetries, "must be zero or positive");
+        Require(d.SegmentVideos is >= 1 and <= 4096, "segment_videos", d.SegmentVideos, "must be between 1 and 4096");
+        Require(d.SegmentSeconds > 0, "segment_seconds", d.SegmentSeconds, "must be positive");
+        Require(d.LeaseStaleSeconds >= 2, "lease_stale_seconds", d.LeaseStaleSeconds, "must be at least 2");
         Require(d.Decode.Fps is > 0 and <= 240, "decode.fps", d.Decode.Fps, "must be in 1..240");
         Require(d.Decode.Size is >= 16 and <= 4096 && d.Decode.Size % 2 == 0, "decode.size", d.Decode.Size, "must be even and in 16..4096");
         Require(d.Decode.Decoder is "auto" or "cpu" or "cuda", "decode.decoder", d.Decode.Decoder, "must be auto, cpu or cuda");
@@ -384,6 +404,7 @@ public static class PipelineDefinitionLoader
         Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");
         Require(d.Captions.Dedup is "reference" or "words" or "none", "captions.dedup", d.Captions.Dedup, "must be reference, words or none");
         Require(d.Captions.MaxCueCharacters >= 2, "captions.max_cue_characters", d.Captions.MaxCueCharacters, "must be at least 2");
+        Require(d.Captions.TimeoutSeconds > 0, "captions.timeout_seconds", d.Captions.TimeoutSeconds, "must be positive");
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
         Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");

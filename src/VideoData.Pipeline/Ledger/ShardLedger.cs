@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using VideoData.Core.Failures;
+using VideoData.Pipeline.Commit;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Pipeline.Ledger;
@@ -34,12 +35,28 @@ public sealed record LedgerEntry(string VideoId, string Status, string? FailureC
 
 /// <summary>
 /// The ledger of one shard (DESIGN §4): every video assigned to the shard, done or failed with its class
-/// and message. It is written once the shard is published, atomically, beside it:
-/// <c>ledger/shard-00000.json</c>. A shard counts as complete when its ledger exists; every video of the
-/// shard appears in exactly one entry.
+/// and message. It is the shard's commit record: written last, in one conditional write, it names the shard's
+/// immutable data file (<see cref="DataFile"/>), so a reader that follows it always finds exactly the videos it
+/// lists as done in the file it names (invariant I2). <c>ledger/shard-00000.json</c>; every video of the shard appears
+/// in exactly one entry.
 /// </summary>
 public sealed record ShardLedger(int ShardId, IReadOnlyList<LedgerEntry> Videos)
 {
+    /// <summary>The plan the shard was made under (rule, bucket count, digest of <see cref="Videos"/>' ids); null in ledgers of earlier versions.</summary>
+    public ShardPlanInfo? Plan { get; init; }
+
+    /// <summary>The key of the shard's data file relative to the output (<c>shards/shard-00000-TAG.parquet</c>); null in ledgers of earlier versions.</summary>
+    public string? DataFile { get; init; }
+
+    /// <summary>The work segments this publish took in; a later run deletes any of them it still finds.</summary>
+    public IReadOnlyList<string>? Segments { get; init; }
+
+    /// <summary>The worker that published (see the lease's <c>worker</c>).</summary>
+    public string? Worker { get; init; }
+
+    /// <summary>When it was published (ISO-8601 UTC).</summary>
+    public string? PublishedAt { get; init; }
+
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -84,6 +101,39 @@ public sealed record ShardLedger(int ShardId, IReadOnlyList<LedgerEntry> Videos)
                 throw new InvalidDataException($"Ledger {store.UriOf(key)} is not a valid ledger: {ex.Message}", ex);
             }
         }
+    }
+
+    /// <summary>Reads a shard's ledger with its store version (for a later conditional commit), or null when it has none.</summary>
+    internal static async Task<(ShardLedger Ledger, string Version)?> ReadVersionedAsync(IBlobStore store, int shardId, CancellationToken cancellationToken)
+    {
+        var key = KeyOf(shardId);
+        if (await store.ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false) is not { } blob)
+        {
+            return null;
+        }
+
+        try
+        {
+            var ledger = JsonSerializer.Deserialize<ShardLedger>(blob.Content, JsonOptions) ?? throw new InvalidDataException($"Ledger {store.UriOf(key)} is empty.");
+            return (ledger, blob.Version);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"Ledger {store.UriOf(key)} is not a valid ledger: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Commits this ledger only if the stored one is still <paramref name="expectedVersion"/> (null: only if there is none).
+    /// Returns false when another writer committed in between.
+    /// </summary>
+    internal async Task<bool> TryCommitAsync(IBlobStore store, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var content = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+        var version = expectedVersion is null
+            ? await store.TryCreateAsync(KeyOf(ShardId), content, cancellationToken).ConfigureAwait(false)
+            : await store.TryReplaceAsync(KeyOf(ShardId), content, expectedVersion, cancellationToken).ConfigureAwait(false);
+        return version is not null;
     }
 
     /// <summary>Publishes this ledger atomically.</summary>

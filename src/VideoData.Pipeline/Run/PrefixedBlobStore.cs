@@ -40,4 +40,13 @@ internal sealed class PrefixedBlobStore : IBlobStore
     public Task WriteFileAsync(string key, string localPath, CancellationToken cancellationToken = default) => _inner.WriteFileAsync(_prefix + key, localPath, cancellationToken);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => _inner.DeleteAsync(_prefix + key, cancellationToken);
+
+    public Task<string?> TryCreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) => _inner.TryCreateAsync(_prefix + key, content, cancellationToken);
+
+    public Task<VersionedBlob?> ReadVersionedAsync(string key, CancellationToken cancellationToken = default) => _inner.ReadVersionedAsync(_prefix + key, cancellationToken);
+
+    public Task<string?> TryReplaceAsync(string key, ReadOnlyMemory<byte> content, string expectedVersion, CancellationToken cancellationToken = default) =>
+        _inner.TryReplaceAsync(_prefix + key, content, expectedVersion, cancellationToken);
+
+    public Task<bool> TryDeleteAsync(string key, string expectedVersion, CancellationToken cancellationToken = default) => _inner.TryDeleteAsync(_prefix + key, expectedVersion, cancellationToken);
 }

@@ -1,4 +1,5 @@
 using VideoData.Core.Scheduling;
+using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;
 using VideoData.Storage.Blobs;
@@ -87,40 +88,94 @@ public static class Preprocessor
             LocalRoot = LocalRoot(definition),
             MaxDurationSeconds = definition.Decode.MaxDurationSeconds,
         }, cancellationToken).ConfigureAwait(false);
-        var plan = ShardPlanner.Plan(entries.Select(e => e.VideoId), definition.ShardSize);
+        var output = resolver.Resolve(definition.Output);
+        var store = new PrefixedBlobStore(output.Store, output.Key);
+        var time = TimeProvider.System;
+        // One plan file: the output's fixed bucket plan, and the brief `videodata status` reads (refreshed when the manifest changed).
+        var (outputPlan, plan) = await Status.ShardPlanFile.ResolveAsync(store, entries.Select(e => e.VideoId).ToList(), manifestUri, definition.ShardSize, time, log, cancellationToken).ConfigureAwait(false);
         var mine = plan.ForWorker(worker).ToList();
         var byId = entries.ToDictionary(e => e.VideoId, StringComparer.Ordinal);
         progress.AddTotals(mine.Sum(s => s.VideoIds.Count), mine.Count);
         log($"worker {worker}: {mine.Count} of {plan.Shards.Count} shards, {mine.Sum(s => s.VideoIds.Count)} of {entries.Count} videos; output {definition.Output}");
 
-        var output = resolver.Resolve(definition.Output);
-        var store = new PrefixedBlobStore(output.Store, output.Key);
         if (encoder.RandomWeights)
         {
             log("encoder: no weights given, using randomly initialised S3D-G weights: the features are NOT meaningful. " +
                 "Set encoder.weights (or --weights) to s3d_howto100m.pth, the MIL-NCE HowTo100M checkpoint, for real features.");
         }
 
-        // The plan in brief, so `videodata status` can count shards not started and videos pending without the manifest.
-        await Status.ShardPlanFile.From(plan, manifestUri, definition.ShardSize).WriteIfChangedAsync(store, cancellationToken).ConfigureAwait(false);
-
         var captionTables = definition.Captions.Tables is { } location ? CaptionTables.Open(resolver, location) : null;
         var localRoot = store.RootUri.StartsWith("file:", StringComparison.Ordinal) ? new Uri(store.RootUri).LocalPath : null;
-        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, captionTables, localRoot);
+        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, outputPlan, time, captionTables, localRoot);
+        var staleAfter = TimeSpan.FromSeconds(definition.LeaseStaleSeconds);
         var stats = new List<ShardStats>();
+
+        // Each shard under its lease. A shard another live worker holds is skipped for now and looked at again once this
+        // worker's other shards are done, until that worker has released it (or its lease went stale and this one took over).
+        var waiting = new List<Shard>();
+        foreach (var shard in mine)
+        {
+            if (!await TryShardAsync(shard).ConfigureAwait(false))
+            {
+                waiting.Add(shard);
+            }
+        }
+
+        while (waiting.Count > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Math.Max(1, staleAfter.TotalSeconds / 8)), time, cancellationToken).ConfigureAwait(false);
+            foreach (var shard in waiting.ToList())
+            {
+                if (await TryShardAsync(shard).ConfigureAwait(false))
+                {
+                    waiting.Remove(shard);
+                }
+            }
+        }
+
         var ledgers = new List<ShardLedger>();
         foreach (var shard in mine)
         {
-            var items = shard.VideoIds.Select(id => byId[id]).Select(e => new VideoWorkItem(e.VideoId, e.Uri, e.CaptionUri, 0)).ToList();
-            if (await processor.RunAsync(shard.Id, items, retryFailed, cancellationToken).ConfigureAwait(false) is { } shardStats)
-            {
-                stats.Add(shardStats);
-            }
-
             ledgers.Add(await ShardLedger.ReadAsync(store, shard.Id, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"{ShardLedger.ShardName(shard.Id)} has no ledger after processing."));
         }
 
+        async Task<bool> TryShardAsync(Shard shard)
+        {
+            var items = shard.VideoIds.Select(id => byId[id]).Select(e => new VideoWorkItem(e.VideoId, e.Uri, e.CaptionUri, 0)).ToList();
+            for (var attempt = 1; ; attempt++)
+            {
+                var (lease, holder) = await ShardLeaseHolder.TryAcquireAsync(store, shard.Id, staleAfter, time, log, cancellationToken).ConfigureAwait(false);
+                if (lease is null)
+                {
+                    log($"{shard.Name}: worker {holder?.Worker ?? "?"} (pid {holder?.Pid}, {holder?.Host}) holds its lease (heartbeat {holder?.HeartbeatAt:O}); waiting for it");
+                    return false;
+                }
+
+                await using (lease.ConfigureAwait(false))
+                {
+                    using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Lost);
+                    try
+                    {
+                        if (await processor.RunAsync(shard.Id, items, retryFailed, lease, work.Token).ConfigureAwait(false) is { } shardStats)
+                        {
+                            stats.Add(shardStats);
+                        }
+
+                        return true;
+                    }
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is LeaseLostException || (ex is OperationCanceledException && lease.Lost.IsCancellationRequested)))
+                    {
+                        log($"{shard.Name}: stopped working on it: this worker lost its lease; whoever holds it now finishes it");
+                        return false;
+                    }
+                    catch (ShardConflictException ex) when (attempt < 3)
+                    {
+                        log($"{ex.Message} Starting the shard again from what is published now.");
+                    }
+                }
+            }
+        }
         return new PreprocessSummary(store.RootUri, worker, entries.Count, mine.Count, stats, ledgers, encoder.RandomWeights, resolver.Counters);
     }
 

@@ -37,6 +37,9 @@ public sealed record ShardStats(
     DateTimeOffset? StartedAt = null,
     DateTimeOffset? FinishedAt = null)
 {
+    /// <summary>Videos this run decoded and encoded for the shard (the others were settled by earlier runs).</summary>
+    public int VideosProcessed { get; init; }
+
     /// <summary>The folder of stats files in an output.</summary>
     public const string Prefix = "stats/";
 

@@ -1,22 +1,28 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
+using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Ledger;
 using VideoData.Pipeline.Run;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Pipeline.Status;
 
-/// <summary>What one shard's work folder (<c>_work/shard-N/</c>) holds: committed videos, failures, their times.</summary>
-/// <param name="Done">Videos committed with features (<c>ID.parquet</c>; only listed, never read).</param>
-/// <param name="Failures">Failure notes (<c>ID.failed.json</c>) that could be read.</param>
+/// <summary>
+/// What one shard's work folder (<c>_work/shard-N/</c>) holds: the videos of its committed segments not yet published. Read
+/// from the segments' commit records (<c>seg-RUN-SEQ.json</c>, <see cref="SegmentRecord"/>); their data files are only
+/// listed, never opened. A video in several segments (failed in one run, retried in the next) counts once, as the resume
+/// state merges it: done beats failed.
+/// </summary>
+/// <param name="Done">Videos committed with features.</param>
+/// <param name="Failures">Videos committed as failed (and not done in another segment).</param>
 /// <param name="Oldest">Time stamp of the oldest work file.</param>
-/// <param name="Committed">Time stamp of every committed video (done or failed), for the current rate.</param>
+/// <param name="Committed">Time stamp of every committed video (done or failed; its segment record's), for the current rate.</param>
 public sealed record ShardWork(int Done, IReadOnlyList<LedgerEntry> Failures, DateTimeOffset Oldest, IReadOnlyList<DateTimeOffset> Committed);
 
 /// <summary>
 /// The small files of a preprocessing output that status and reports are made from: the plan, every ledger, stats
-/// and lease, and the names (plus failure notes) of the work in progress. Read with listings and small reads only;
+/// and lease, and the names (plus segment commit records) of the work in progress. Read with listings and small reads only;
 /// a file that cannot be read is named in <see cref="Problems"/> and the rest is still read.
 /// </summary>
 /// <param name="Output">The output's URI.</param>
@@ -43,8 +49,8 @@ public sealed record JobFiles(
 
     /// <summary>
     /// Reads the output: four listings (<c>ledger/</c>, <c>stats/</c>, <c>leases/</c>, <c>_work/</c>, paged) and one small
-    /// read per plan, ledger, stats, lease and failure note, <paramref name="readConcurrency"/> at a time. Shard bodies
-    /// (<c>shards/*.parquet</c>) and committed feature files are never opened.
+    /// read per plan, ledger, stats, lease and work segment record, <paramref name="readConcurrency"/> at a time. Shard bodies
+    /// (<c>shards/*.parquet</c>) and segment data files are never opened.
     /// </summary>
     public static async Task<JobFiles> ReadAsync(IBlobStore output, int readConcurrency = 16, CancellationToken cancellationToken = default)
     {
@@ -85,7 +91,7 @@ public sealed record JobFiles(
         var corrupt = new ConcurrentDictionary<int, bool>();
         var stats = new ConcurrentDictionary<int, ShardStats>();
         var leases = new ConcurrentDictionary<int, ShardLease>();
-        var failures = new ConcurrentDictionary<int, ConcurrentBag<LedgerEntry>>();
+        var segments = new ConcurrentDictionary<int, ConcurrentBag<(SegmentRecord Record, DateTimeOffset At)>>();
         var reads = new List<Func<CancellationToken, Task>>();
         foreach (var (id, key) in ledgerKeys)
         {
@@ -122,13 +128,17 @@ public sealed record JobFiles(
 
         foreach (var (id, files) in workFiles)
         {
-            foreach (var file in files.Where(f => f.Key.EndsWith(".failed.json", StringComparison.Ordinal)))
+            foreach (var file in files.Where(f => f.Key.EndsWith(".json", StringComparison.Ordinal)))
             {
                 reads.Add(async ct => await ReadAsync(file.Key, bytes =>
                 {
-                    var entry = JsonSerializer.Deserialize<LedgerEntry>(bytes, ShardLedger.JsonOptions)
-                        ?? throw new InvalidDataException($"Failure note {output.UriOf(file.Key)} is empty.");
-                    failures.GetOrAdd(id, _ => []).Add(entry);
+                    var record = JsonSerializer.Deserialize<SegmentRecord>(bytes, ShardLedger.JsonOptions);
+                    if (record?.Videos is null || record.ShardId != id)
+                    {
+                        throw new InvalidDataException($"Work segment record {output.UriOf(file.Key)} is not a segment of {ShardLedger.ShardName(id)}.");
+                    }
+
+                    segments.GetOrAdd(id, _ => []).Add((record, file.LastModified));
                 }, ct).ConfigureAwait(false));
             }
         }
@@ -139,12 +149,24 @@ public sealed record JobFiles(
             w => w.Key,
             w =>
             {
-                var committed = w.Value.Where(f => f.Key.EndsWith(".parquet", StringComparison.Ordinal) || f.Key.EndsWith(".failed.json", StringComparison.Ordinal)).ToList();
+                // Per video the entry the resume state would keep: done beats failed; the later commit wins otherwise.
+                var videos = new Dictionary<string, (LedgerEntry Entry, DateTimeOffset At)>(StringComparer.Ordinal);
+                foreach (var (record, at) in segments.TryGetValue(w.Key, out var bag) ? bag.OrderBy(s => s.Record.Segment, StringComparer.Ordinal).ToList() : [])
+                {
+                    foreach (var entry in record.Videos)
+                    {
+                        if (!videos.TryGetValue(entry.VideoId, out var seen) || entry.IsDone || !seen.Entry.IsDone)
+                        {
+                            videos[entry.VideoId] = (entry, at);
+                        }
+                    }
+                }
+
                 return new ShardWork(
-                    committed.Count(f => f.Key.EndsWith(".parquet", StringComparison.Ordinal)),
-                    failures.TryGetValue(w.Key, out var bag) ? bag.OrderBy(e => e.VideoId, StringComparer.Ordinal).ToList() : [],
+                    videos.Values.Count(v => v.Entry.IsDone),
+                    videos.Values.Where(v => !v.Entry.IsDone).Select(v => v.Entry).OrderBy(e => e.VideoId, StringComparer.Ordinal).ToList(),
                     w.Value.Min(f => f.LastModified),
-                    committed.Select(f => f.LastModified).Order().ToList());
+                    videos.Values.Select(v => v.At).Order().ToList());
             });
 
         return new JobFiles(

@@ -100,7 +100,7 @@ public sealed record WorkerStatus(string Worker, string? Host, DateTimeOffset La
 
 /// <summary>
 /// One look at a preprocessing output across all its workers, built from listings and small files only
-/// (plan, ledgers, stats, leases, work-file names and failure notes), never the shard Parquet bodies.
+/// (plan, ledgers, stats, leases, work-file names and segment commit records), never the shard Parquet bodies.
 /// </summary>
 /// <param name="Output">The output's URI.</param>
 /// <param name="At">When the look was taken (UTC).</param>

@@ -48,4 +48,35 @@ public interface IBlobStore
 
     /// <summary>A snapshot of this store's request, byte, retry and throttle counters.</summary>
     StorageCountersSnapshot Counters { get; }
+
+    // Conditional operations on small objects (leases, commit records). Each is atomic with respect to every other
+    // conditional operation on the same key: of two writers racing on one version exactly one wins. Versions are
+    // opaque strings (S3's ETag; a content hash on a local folder). Stores without them throw NotSupportedException.
+
+    /// <summary>
+    /// Creates <paramref name="key"/> with <paramref name="content"/> only if no object has that key (S3:
+    /// <c>If-None-Match: *</c>). Returns the new object's version, or null when the key already exists.
+    /// </summary>
+    Task<string?> TryCreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{RootUri}: this store has no conditional create.");
+
+    /// <summary>Reads a small object with its version, or null when it does not exist.</summary>
+    Task<VersionedBlob?> ReadVersionedAsync(string key, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{RootUri}: this store has no versioned reads.");
+
+    /// <summary>
+    /// Replaces <paramref name="key"/> only if its current version is <paramref name="expectedVersion"/> (S3:
+    /// <c>If-Match</c>). Returns the new version, or null when the object is missing or has another version.
+    /// </summary>
+    Task<string?> TryReplaceAsync(string key, ReadOnlyMemory<byte> content, string expectedVersion, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{RootUri}: this store has no conditional replace.");
+
+    /// <summary>Deletes <paramref name="key"/> only if its current version is <paramref name="expectedVersion"/>; false when it was not.</summary>
+    Task<bool> TryDeleteAsync(string key, string expectedVersion, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{RootUri}: this store has no conditional delete.");
 }
+
+/// <summary>A small object's content and the version a conditional operation compares against.</summary>
+/// <param name="Content">The object's bytes.</param>
+/// <param name="Version">Opaque version (S3 ETag, or a content hash on a local folder).</param>
+public sealed record VersionedBlob(byte[] Content, string Version);

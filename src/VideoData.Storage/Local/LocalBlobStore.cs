@@ -9,11 +9,17 @@ namespace VideoData.Storage.Local;
 /// A folder as a blob store. Keys map to files below the root; writes go to a temporary file in the
 /// target folder, are flushed to disk and then renamed over the target (atomic on POSIX file systems); a key
 /// whose path is a device, FIFO or link is written in place, never renamed over.
+/// Conditional operations (<see cref="TryCreateAsync"/> and the others) run while holding an exclusive
+/// <c>flock</c> on the folder's <c>.videodata-lock</c> file, so they are atomic among processes of one machine
+/// (or of a file system that honours flock); a version is the SHA-256 of the content.
 /// </summary>
 internal sealed class LocalBlobStore : IBlobStore
 {
     /// <summary>Temporary files start with this, then the target's file name, a dash and a GUID; listings skip them.</summary>
     internal const string TempPrefix = ".videodata-tmp-";
+
+    /// <summary>The per-folder lock file conditional operations hold; never listed, never removed (removing a held flock's file would break it).</summary>
+    internal const string LockName = ".videodata-lock";
 
     private const int CopyBufferSize = 1 << 20;
     private readonly string _root;
@@ -84,7 +90,8 @@ internal sealed class LocalBlobStore : IBlobStore
         foreach (var file in Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true }))
         {
             var key = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
-            if (key.StartsWith(prefix, StringComparison.Ordinal) && !Path.GetFileName(file).StartsWith(TempPrefix, StringComparison.Ordinal))
+            var fileName = Path.GetFileName(file);
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && !fileName.StartsWith(TempPrefix, StringComparison.Ordinal) && fileName != LockName)
             {
                 keys.Add(key);
             }
@@ -156,6 +163,12 @@ internal sealed class LocalBlobStore : IBlobStore
                 File.Move(temp, path, overwrite: true);
             }
         }
+        catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            // A full disk or a failing device: say which output it was, not only the temporary file's name.
+            TryDelete(temp);
+            throw new IOException($"Could not write {path}: {ex.Message}", ex);
+        }
         catch
         {
             TryDelete(temp);
@@ -179,6 +192,97 @@ internal sealed class LocalBlobStore : IBlobStore
         _counters.Request();
         File.Delete(path);
         return Task.CompletedTask;
+    }
+
+    public async Task<string?> TryCreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(key);
+        using var held = await LockFolderAsync(path, cancellationToken).ConfigureAwait(false);
+        if (File.Exists(path))
+        {
+            return null;
+        }
+
+        await WriteBytesAsync(key, content, cancellationToken).ConfigureAwait(false);
+        return VersionOf(content.Span);
+    }
+
+    public async Task<VersionedBlob?> ReadVersionedAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(key);
+        _counters.Request();
+        try
+        {
+            var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            return new VersionedBlob(bytes, VersionOf(bytes));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<string?> TryReplaceAsync(string key, ReadOnlyMemory<byte> content, string expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(expectedVersion);
+        var path = PathOf(key);
+        using var held = await LockFolderAsync(path, cancellationToken).ConfigureAwait(false);
+        if (await ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false) is not { } current || current.Version != expectedVersion)
+        {
+            return null;
+        }
+
+        await WriteBytesAsync(key, content, cancellationToken).ConfigureAwait(false);
+        return VersionOf(content.Span);
+    }
+
+    public async Task<bool> TryDeleteAsync(string key, string expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(expectedVersion);
+        var path = PathOf(key);
+        using var held = await LockFolderAsync(path, cancellationToken).ConfigureAwait(false);
+        if (await ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false) is not { } current || current.Version != expectedVersion)
+        {
+            return false;
+        }
+
+        File.Delete(path);
+        return true;
+    }
+
+    private static string VersionOf(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+
+    private async Task WriteBytesAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(content.ToArray(), writable: false);
+        await WriteAsync(key, stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Takes the folder's lock (an exclusive flock, which .NET takes for <see cref="FileShare.None"/>), retrying while another
+    /// process holds it; each holder keeps it for one small read and write. Fails after a minute with the lock's path.
+    /// </summary>
+    private static async Task<FileStream> LockFolderAsync(string path, CancellationToken cancellationToken)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(folder);
+        var lockPath = Path.Combine(folder, LockName);
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new IOException($"{lockPath}: could not take the lock within a minute (another process holds it): {ex.Message}", ex);
+            }
+        }
     }
 
     private string PathOf(string key)

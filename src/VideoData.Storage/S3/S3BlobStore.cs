@@ -286,6 +286,116 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
+    // Conditional writes as AWS S3 defines them (2024): PUT with If-None-Match: * creates only a missing key, PUT and DELETE with
+    // If-Match: ETag act only on that version; both answer 412 Precondition Failed otherwise (409 ConditionalRequestConflict
+    // when two conditional requests race; AWS says to retry, and a retry then sees the winner's object). s3rver 3.7.1
+    // ignores both headers (it overwrites), so tests exercise this protocol through a proxy that enforces them.
+    public async Task<string?> TryCreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        BlobKeys.Validate(key);
+        try
+        {
+            return await ConditionalPutAsync(key, content, request => request.IfNoneMatch = "*", cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsConditionFailed(ex))
+        {
+            // Ours already, when an earlier attempt's response was lost and the retry found the object it had made.
+            return await ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false) is { } existing && existing.Content.AsSpan().SequenceEqual(content.Span)
+                ? existing.Version
+                : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw Failed("create", key, ex);
+        }
+    }
+
+    public async Task<VersionedBlob?> ReadVersionedAsync(string key, CancellationToken cancellationToken = default)
+    {
+        BlobKeys.Validate(key);
+        try
+        {
+            return await RunAsync(async ct =>
+            {
+                using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key }, ct).ConfigureAwait(false);
+                using var buffer = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+                return new VersionedBlob(buffer.ToArray(), response.ETag);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (S3Resilience.IsNotFound(ex))
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw Failed("read", key, ex);
+        }
+    }
+
+    public async Task<string?> TryReplaceAsync(string key, ReadOnlyMemory<byte> content, string expectedVersion, CancellationToken cancellationToken = default)
+    {
+        BlobKeys.Validate(key);
+        ArgumentException.ThrowIfNullOrEmpty(expectedVersion);
+        try
+        {
+            return await ConditionalPutAsync(key, content, request => request.IfMatch = expectedVersion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsConditionFailed(ex) || S3Resilience.IsNotFound(ex))
+        {
+            return await ReadVersionedAsync(key, cancellationToken).ConfigureAwait(false) is { } existing && existing.Content.AsSpan().SequenceEqual(content.Span)
+                ? existing.Version
+                : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw Failed("replace", key, ex);
+        }
+    }
+
+    public async Task<bool> TryDeleteAsync(string key, string expectedVersion, CancellationToken cancellationToken = default)
+    {
+        BlobKeys.Validate(key);
+        ArgumentException.ThrowIfNullOrEmpty(expectedVersion);
+        try
+        {
+            await RunAsync(ct => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = key, IfMatch = expectedVersion }, ct), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (IsConditionFailed(ex) || S3Resilience.IsNotFound(ex))
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw Failed("delete", key, ex);
+        }
+    }
+
+    private async Task<string> ConditionalPutAsync(string key, ReadOnlyMemory<byte> content, Action<PutObjectRequest> condition, CancellationToken cancellationToken)
+    {
+        await _requestSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await RunAsync(async ct =>
+            {
+                using var input = AsStream(content);
+                var request = new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = input, AutoCloseStream = false, UseChunkEncoding = _options.UseChunkEncoding };
+                condition(request);
+                _counters.Written(content.Length);
+                var response = await _client.PutObjectAsync(request, ct).ConfigureAwait(false);
+                return response.ETag;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _requestSlots.Release();
+        }
+    }
+
+    private static bool IsConditionFailed(Exception ex) =>
+        ex is AmazonServiceException { StatusCode: System.Net.HttpStatusCode.PreconditionFailed or System.Net.HttpStatusCode.Conflict };
+
     public void Dispose()
     {
         if (_ownsClient)

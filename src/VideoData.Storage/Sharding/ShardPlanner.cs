@@ -56,6 +56,58 @@ public static class ShardPlanner
         return BinaryPrimitives.ReadUInt64BigEndian(hash);
     }
 
+    /// <summary>Name of the hash-bucket rule of <see cref="PlanBuckets"/>, as ledgers and plan records store it.</summary>
+    public const string BucketRule = "sha256-range-buckets-v1";
+
+    /// <summary>
+    /// The bucket of <paramref name="videoId"/> among <paramref name="bucketCount"/>: ⌊OrderKey · bucketCount / 2⁶⁴⌋, so bucket b
+    /// holds the ids whose <see cref="OrderKey"/> lies in [b·2⁶⁴/B, (b+1)·2⁶⁴/B). It depends on the id and the count only.
+    /// </summary>
+    public static int BucketOf(string videoId, int bucketCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketCount, 1);
+        return (int)(((UInt128)OrderKey(videoId) * (uint)bucketCount) >> 64);
+    }
+
+    /// <summary>
+    /// Plans <paramref name="bucketCount"/> shards by hash bucket (<see cref="BucketOf"/>): unlike <see cref="Plan"/>'s consecutive
+    /// cuts, a video's shard never depends on the other ids, so growing or shrinking the manifest moves no video between shards
+    /// (new videos land in their buckets, removed ones leave theirs). Shard sizes vary around the mean. Every bucket is a shard,
+    /// empty ones included, so shard ids are stable. Videos within a shard are in <see cref="OrderKey"/> order.
+    /// </summary>
+    public static ShardPlan PlanBuckets(IEnumerable<string> videoIds, int bucketCount)
+    {
+        ArgumentNullException.ThrowIfNull(videoIds);
+        if (bucketCount < 1)
+        {
+            throw new ArgumentException($"Bucket count {bucketCount} is invalid: expected at least 1.", nameof(videoIds));
+        }
+
+        var keyed = videoIds.Select(id => (Key: OrderKey(id), Id: id)).ToArray();
+        Array.Sort(keyed, static (a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : string.CompareOrdinal(a.Id, b.Id));
+        var buckets = Enumerable.Range(0, bucketCount).Select(_ => new List<string>()).ToArray();
+        for (var i = 0; i < keyed.Length; i++)
+        {
+            if (i > 0 && string.Equals(keyed[i].Id, keyed[i - 1].Id, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"Duplicate video id '{keyed[i].Id}'; shard plans need unique ids.", nameof(videoIds));
+            }
+
+            buckets[(int)(((UInt128)keyed[i].Key * (uint)bucketCount) >> 64)].Add(keyed[i].Id);
+        }
+
+        var mean = (keyed.Length + bucketCount - 1) / bucketCount;
+        return new ShardPlan(Math.Max(1, mean), buckets.Select((ids, id) => new Shard(id, ids)).ToList());
+    }
+
+    /// <summary>The bucket count for a new output: ⌈videos / shardSize⌉, at least 1.</summary>
+    public static int BucketCountFor(int videoCount, int shardSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(videoCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(shardSize, 1);
+        return Math.Max(1, (int)(((long)videoCount + shardSize - 1) / shardSize));
+    }
+
     /// <summary>The shard's name: <c>shard-</c> and the id with at least five digits.</summary>
     public static string ShardName(int shardId)
     {

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Amazon.S3.Model;
+using VideoData.Pipeline.Status;
+using VideoData.Storage.Sharding;
 using VideoData.Testing.S3;
 
 namespace VideoData.Cli.Tests.Commands;
@@ -67,7 +69,10 @@ public sealed class StorageCommandsTests : IClassFixture<S3ServerFixture>, IDisp
         Assert.True(planA.ExitCode == 0, planA.Stderr);
         var shardsA = JsonDocument.Parse(planA.Stdout).RootElement.GetProperty("shards");
         var shardsB = JsonDocument.Parse(planB.Stdout).RootElement.GetProperty("shards");
-        Assert.Equal([16, 16, 16, 2], shardsA.EnumerateArray().Select(s => s.GetProperty("videos").GetInt32()));
+        // Hash buckets: ceil(50 / 16) = 4 shards; every video sits in the bucket its own id gives, whatever the other ids.
+        Assert.Equal([0, 1, 2, 3], shardsA.EnumerateArray().Select(s => s.GetProperty("id").GetInt32()));
+        Assert.All(shardsA.EnumerateArray(), s => Assert.All(s.GetProperty("video_ids").EnumerateArray(), v => Assert.Equal(s.GetProperty("id").GetInt32(), ShardPlanner.BucketOf(v.GetString()!, 4))));
+        Assert.Equal(50, shardsA.EnumerateArray().Sum(s => s.GetProperty("videos").GetInt32()));
         Assert.Equal(shardsA.GetRawText(), shardsB.GetRawText());
         Assert.Equal(ids.Order(StringComparer.Ordinal), shardsA.EnumerateArray().SelectMany(s => s.GetProperty("video_ids").EnumerateArray().Select(v => v.GetString()!)).Order(StringComparer.Ordinal));
     }
@@ -84,6 +89,25 @@ public sealed class StorageCommandsTests : IClassFixture<S3ServerFixture>, IDisp
         var plan = JsonDocument.Parse(result.Stdout).RootElement;
         Assert.Equal(8, plan.GetProperty("shard_count").GetInt32());
         Assert.Equal([1, 4, 7], plan.GetProperty("shards").EnumerateArray().Select(s => s.GetProperty("id").GetInt32()));
+    }
+
+    [Fact]
+    public async Task ShardsPlan_WithAnOutput_UsesTheBucketCountItsPlanRecorded()
+    {
+        var manifest = await WriteManifestAsync("grown.csv", Enumerable.Range(0, 40).Select(i => $"v{i:D2}"));
+        var output = Path.Combine(_folder, "out");
+        Directory.CreateDirectory(output);
+        // The output was created when the corpus had 9 videos at shard size 3: 3 buckets, kept for every later run.
+        var recorded = ShardPlanFile.From(ShardPlanner.PlanBuckets(Enumerable.Range(0, 9).Select(i => $"v{i:D2}"), 3), "old.csv", 3, DateTimeOffset.UnixEpoch);
+        await File.WriteAllBytesAsync(Path.Combine(output, ShardPlanFile.Key), recorded.ToJson());
+
+        var withOutput = await CliRunner.RunAsync(null, "shards", "plan", "--manifest", manifest, "--uri-template", "videos/{video_id}.mp4", "--root", _folder, "--shard-size", "5", "--output", output, "--json");
+        var fresh = await CliRunner.RunAsync(null, "shards", "plan", "--manifest", manifest, "--uri-template", "videos/{video_id}.mp4", "--root", _folder, "--shard-size", "5", "--json");
+
+        Assert.True(withOutput.ExitCode == 0, withOutput.Stderr);
+        Assert.Equal(3, JsonDocument.Parse(withOutput.Stdout).RootElement.GetProperty("shard_count").GetInt32());
+        Assert.Contains("as recorded in", withOutput.Stderr, StringComparison.Ordinal);
+        Assert.Equal(8, JsonDocument.Parse(fresh.Stdout).RootElement.GetProperty("shard_count").GetInt32());
     }
 
     [Fact]

@@ -57,10 +57,10 @@ internal static class PipelineCorpus
     }
 
     /// <summary>Reads every shard under <paramref name="shardsFolder"/> into records keyed by video id.</summary>
-    public static async Task<Dictionary<string, FeatureRecord>> ReadShardsAsync(string shardsFolder)
+    public static async Task<Dictionary<string, FeatureRecord>> ReadShardsAsync(string shardsFolder, string pattern = "*.parquet")
     {
         var records = new Dictionary<string, FeatureRecord>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(shardsFolder, "*.parquet").Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(shardsFolder, pattern).Order(StringComparer.Ordinal))
         {
             await using var reader = await FeatureShardReader.OpenAsync(file);
             await foreach (var record in reader.ReadAllAsync())

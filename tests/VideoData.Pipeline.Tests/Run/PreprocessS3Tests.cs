@@ -9,7 +9,7 @@ namespace VideoData.Pipeline.Tests.Run;
 
 /// <summary>The whole job over a real S3 server on loopback, with and without injected faults.</summary>
 [Collection(PipelineCollection.Name)]
-public sealed class PreprocessS3Tests : IClassFixture<S3ServerFixture>
+public sealed class PreprocessS3Tests
 {
     private readonly S3ServerFixture _s3;
 
@@ -131,8 +131,9 @@ public sealed class PreprocessS3Tests : IClassFixture<S3ServerFixture>
     }
 }
 
+/// <summary>The pipeline tests run one at a time (libtorch, FFmpeg, child processes) and share one s3rver.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class PipelineCollection
+public sealed class PipelineCollection : ICollectionFixture<S3ServerFixture>
 {
     public const string Name = "pipeline (libtorch, ffmpeg, processes)";
 }

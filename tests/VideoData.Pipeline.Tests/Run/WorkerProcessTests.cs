@@ -69,8 +69,9 @@ public sealed class WorkerProcessTests : IDisposable
         var corpus = await PipelineCorpus.LocalAsync();
         var baseline = Path.Combine(_dir, "baseline-sigint");
         var interrupted = Path.Combine(_dir, "interrupted");
-        // One shard for all nine videos: its work files pile up until the very end, so the signal lands mid-shard.
-        string[] Run(string output) => [.. Arguments(corpus.Manifest, output), "--set", "shard_size=9", "--set", "decode.size=160"];
+        // One shard for all nine videos: its work segments pile up until the very end, so the signal lands mid-shard.
+        // Segments of two videos: the first commit comes early, while most videos are still to do.
+        string[] Run(string output) => [.. Arguments(corpus.Manifest, output), "--set", "shard_size=9", "--set", "decode.size=160", "--set", "segment_videos=2"];
         var done = await VideoDataCli.RunAsync(null, Run(baseline));
         Assert.True(done.ExitCode == 0, done.Stderr);
 

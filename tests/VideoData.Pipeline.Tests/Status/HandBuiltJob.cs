@@ -1,9 +1,11 @@
 using System.Text;
 using VideoData.Core.Failures;
+using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Ledger;
 using VideoData.Pipeline.Run;
 using VideoData.Pipeline.Status;
 using VideoData.Storage.Blobs;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Pipeline.Tests.Status;
 
@@ -18,8 +20,9 @@ internal static class HandBuiltJob
 {
     public static async Task PlanAsync(IBlobStore store, int shards, int videosPerShard)
     {
-        var plan = new ShardPlanFile("manifest.csv", videosPerShard, shards * videosPerShard, Enumerable.Range(0, shards).Select(i => new PlannedShard(i, videosPerShard)).ToList());
-        await plan.WriteIfChangedAsync(store);
+        var plan = new ShardPlanFile(ShardPlanner.BucketRule, shards, videosPerShard, DateTimeOffset.UnixEpoch, "manifest.csv", shards * videosPerShard,
+            Enumerable.Range(0, shards).Select(i => new PlannedShard(i, videosPerShard)).ToList());
+        await WriteAsync(store, ShardPlanFile.Key, plan.ToJson());
     }
 
     /// <summary>A published shard: ledger with <paramref name="failures"/> decode failures, stats by <paramref name="worker"/>.</summary>
@@ -46,19 +49,20 @@ internal static class HandBuiltJob
         await WriteAsync(store, ShardLease.KeyOf(shardId), lease.ToJson());
     }
 
+    /// <summary>
+    /// A committed work segment of a shard not yet published: <paramref name="done"/> videos with features (its data file is
+    /// not Parquet at all: status must never open it) and the <paramref name="failed"/> ones, as the segment writer commits them.
+    /// </summary>
     public static async Task WorkAsync(IBlobStore store, int shardId, int done, IEnumerable<(string VideoId, FailureClass Class, string Message)> failed)
     {
-        for (var i = 0; i < done; i++)
-        {
-            // Not Parquet at all: status must never open committed feature files.
-            await WriteAsync(store, $"_work/{ShardLedger.ShardName(shardId)}/w{shardId:D3}v{i:D3}.parquet", Encoding.UTF8.GetBytes("not parquet; never read"));
-        }
-
-        foreach (var (id, failureClass, message) in failed)
-        {
-            var entry = LedgerEntry.Failure(id, failureClass, message, 1);
-            await WriteAsync(store, $"_work/{ShardLedger.ShardName(shardId)}/{id}.failed.json", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(entry, ShardLedger.JsonOptions));
-        }
+        var segment = $"seg-{shardId:D12}-00000";
+        var entries = Enumerable.Range(0, done).Select(i => LedgerEntry.Success($"w{shardId:D3}v{i:D3}", 1, 10))
+            .Concat(failed.Select(f => LedgerEntry.Failure(f.VideoId, f.Class, f.Message, 1)))
+            .ToList();
+        var dataKey = $"_work/{ShardLedger.ShardName(shardId)}/{segment}.parquet";
+        await WriteAsync(store, dataKey, Encoding.UTF8.GetBytes("not parquet; never read"));
+        var record = new SegmentRecord(segment, shardId, 1, dataKey, entries, "worker", DateTimeOffset.UnixEpoch.ToString("O"));
+        await WriteAsync(store, $"_work/{ShardLedger.ShardName(shardId)}/{segment}.json", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record, ShardLedger.JsonOptions));
     }
 
     public static async Task WriteAsync(IBlobStore store, string key, byte[] bytes)

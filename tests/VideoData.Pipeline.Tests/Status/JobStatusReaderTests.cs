@@ -116,6 +116,30 @@ public sealed class JobStatusReaderTests : IDisposable
         Assert.Equal(0.0, status.Throughput.EtaSeconds!.Value);
     }
 
+    [Fact]
+    public async Task ReadAsync_VideoFailedInOneSegmentAndDoneInALaterOne_CountsOnceAsDone()
+    {
+        var store = Output;
+        await HandBuiltJob.PlanAsync(store, 1, 3);
+        await HandBuiltJob.LeaseAsync(store, 0, "b", Now.AddMinutes(-1), Now);
+        // Run 1 committed v1 as failed and v2 as done; run 2 retried v1 and committed it as done: the resume state keeps the success.
+        await SegmentAsync(store, "seg-aaaaaaaaaaaa-00000", LedgerEntry.Failure("v1", FailureClass.Fetch, "v1: object not found", 1), LedgerEntry.Success("v2", 1, 5));
+        await SegmentAsync(store, "seg-bbbbbbbbbbbb-00000", LedgerEntry.Success("v1", 2, 7));
+
+        var status = await JobStatusReader.ReadAsync(store, At(Now));
+
+        Assert.Equal(new VideoCounts(3, 2, 0, 1, 0), status.Videos);
+        Assert.Empty(status.Failures);
+        Assert.Equal((ShardStates.Running, 2, 0), (status.ShardList[0].State, status.ShardList[0].Done, status.ShardList[0].Failed));
+        Assert.Empty(status.Problems);
+
+        static async Task SegmentAsync(IBlobStore store, string name, params LedgerEntry[] videos)
+        {
+            var record = new VideoData.Pipeline.Commit.SegmentRecord(name, 0, 1, null, videos, "w", Now.ToString("O"));
+            await HandBuiltJob.WriteAsync(store, $"_work/shard-00000/{name}.json", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record, ShardLedger.JsonOptions));
+        }
+    }
+
     [Theory]
     [InlineData("file:///c/videos/v1.mp4: Invalid data", "v1", "<video>: Invalid data")]
     [InlineData("v1: captions file 'caps/v1.vtt' is empty", "v1", "<video>: captions file '<video>' is empty")]

@@ -44,7 +44,7 @@ public sealed class JobStatusS3Tests(S3ServerFixture server, ITestOutputHelper o
         var status = await JobStatusReader.ReadAsync(JobFiles.OpenOutput(resolver, $"s3://{bucket}/job/features"));
         var seconds = clock.Elapsed.TotalSeconds;
 
-        var smallFiles = 1 + Shards + Shards + Leased + Leased; // plan, ledgers, stats, leases, one failure note per leased shard
+        var smallFiles = 1 + Shards + Shards + Leased + Leased; // plan, ledgers, stats, leases, one work segment record per leased shard
         var listings = 4; // ledger/, stats/, leases/, _work/: each under 1000 keys, one page
         var requests = resolver.Counters.Requests;
         output.WriteLine($"status of {Shards} shards on s3rver: {requests} requests (bound {listings + 2 * smallFiles}), {resolver.Counters.BytesRead} bytes, {seconds:F2} s in-process");

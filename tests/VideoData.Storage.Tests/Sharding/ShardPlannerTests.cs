@@ -121,3 +121,62 @@ public sealed class ShardPlannerTests
         Assert.Contains("SLURM_ARRAY_TASK_ID = 'x1'", error.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class ShardPlannerBucketTests
+{
+    private static string[] Ids(int count, string prefix = "video") => Enumerable.Range(0, count).Select(i => $"{prefix}{i:D6}").ToArray();
+
+    private static Dictionary<string, int> ShardOf(ShardPlan plan) =>
+        plan.Shards.SelectMany(s => s.VideoIds.Select(id => (id, s.Id))).ToDictionary(p => p.id, p => p.Id, StringComparer.Ordinal);
+
+    [Fact]
+    public void PlanBuckets_GrownAndShrunkManifest_NoVideoChangesShard()
+    {
+        var ids = Ids(5000);
+        var before = ShardOf(ShardPlanner.PlanBuckets(ids, 8));
+        var grown = ShardOf(ShardPlanner.PlanBuckets([.. ids, .. Ids(500, "new")], 8));
+        var shrunk = ShardOf(ShardPlanner.PlanBuckets(ids.Where((_, i) => i % 7 != 3), 8));
+
+        Assert.All(ids, id => Assert.Equal(before[id], grown[id]));
+        Assert.All(shrunk, kv => Assert.Equal(before[kv.Key], kv.Value));
+        Assert.Equal(5500, grown.Count);
+    }
+
+    [Fact]
+    public void PlanBuckets_ConsecutiveCutsWouldMoveVideos_BucketsDoNot()
+    {
+        // The reason for the rule: removing one id shifts every later consecutive cut.
+        // Remove the id that sorts first, as the five-video example did with one row.
+        var ids = Ids(50).OrderBy(ShardPlanner.OrderKey).ToArray();
+        var cuts = ShardOf(ShardPlanner.Plan(ids, 10));
+        var cutsAfter = ShardOf(ShardPlanner.Plan(ids.Skip(1), 10));
+        Assert.Contains(ids.Skip(1), id => cuts[id] != cutsAfter[id]);
+
+        var buckets = ShardOf(ShardPlanner.PlanBuckets(ids, 5));
+        var bucketsAfter = ShardOf(ShardPlanner.PlanBuckets(ids.Skip(1), 5));
+        Assert.All(ids.Skip(1), id => Assert.Equal(buckets[id], bucketsAfter[id]));
+    }
+
+    [Fact]
+    public void BucketOf_IsTheRangeOfTheOrderKey_AndEveryBucketIsAShard()
+    {
+        var plan = ShardPlanner.PlanBuckets(Ids(2000), 7);
+
+        Assert.Equal(7, plan.Shards.Count);
+        Assert.Equal(2000, plan.VideoCount);
+        foreach (var shard in plan.Shards)
+        {
+            Assert.All(shard.VideoIds, id => Assert.Equal(shard.Id, ShardPlanner.BucketOf(id, 7)));
+            Assert.All(shard.VideoIds, id => Assert.Equal(shard.Id, (int)((double)ShardPlanner.OrderKey(id) / Math.Pow(2, 64) * 7)));
+            Assert.InRange(shard.VideoIds.Count, 200, 380); // ~286 each for a uniform hash
+        }
+    }
+
+    [Fact]
+    public void PlanBuckets_DuplicateId_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => ShardPlanner.PlanBuckets(["a", "b", "a"], 2));
+        Assert.Equal(3, ShardPlanner.BucketCountFor(9, 4));
+        Assert.Equal(1, ShardPlanner.BucketCountFor(0, 4));
+    }
+}

@@ -37,6 +37,14 @@ public sealed class FaultProxyOptions
 
     /// <summary>Longest a stalled response is held before the proxy closes it. Default 60 s (the client's attempt timeout should end it first).</summary>
     public TimeSpan StallDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Enforce S3's conditional writes, which s3rver 3.7.1 ignores (it overwrites): a PUT or DELETE with <c>If-None-Match: *</c>
+    /// or <c>If-Match: ETAG</c> is checked against the object upstream (a HEAD) and answered 412 PreconditionFailed (404 NoSuchKey
+    /// for <c>If-Match</c> on a missing key) as AWS S3 does; conditional requests pass one at a time, check and write together,
+    /// so two racing writers see exactly one winner. Unconditional requests are not held back.
+    /// </summary>
+    public bool EnforceConditionalWrites { get; set; }
 }
 
 /// <summary>
@@ -57,6 +65,9 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
     private readonly Dictionary<ProxyFault, int> _injected = [];
     private readonly List<Task> _connections = [];
     private readonly Task _acceptLoop;
+    private readonly SemaphoreSlim _conditionalGate = new(1, 1);
+    private readonly HttpClient _head = new();
+    private int _conditionsRefused;
     private double _faultRate;
 
     private FaultInjectingProxy(Uri upstream, FaultProxyOptions options)
@@ -110,6 +121,9 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>Conditional writes refused so far (412 or 404) under <see cref="FaultProxyOptions.EnforceConditionalWrites"/>.</summary>
+    public int ConditionsRefused => Volatile.Read(ref _conditionsRefused);
+
     /// <summary>The number of faults injected so far.</summary>
     public int InjectedTotal => Injected.Values.Sum();
 
@@ -147,6 +161,7 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
 
         await Task.WhenAll(open).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
         _stop.Dispose();
+        _head.Dispose();
     }
 
     private async Task AcceptLoopAsync()
@@ -204,32 +219,91 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
                 return;
             }
 
-            using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await upstream.ConnectAsync(_upstream.Host, _upstream.Port, token);
-            var rewritten = new StringBuilder().Append(requestLine).Append("\r\n");
-            foreach (var header in headers.Where(h => !h.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase)))
+            var ifNoneMatch = HeaderValue(headers, "If-None-Match");
+            var ifMatch = HeaderValue(headers, "If-Match");
+            var conditional = _options.EnforceConditionalWrites && method is "PUT" or "DELETE" && (ifNoneMatch is not null || ifMatch is not null);
+            if (conditional)
             {
-                rewritten.Append(header).Append("\r\n");
+                await _conditionalGate.WaitAsync(token);
             }
 
-            rewritten.Append("Connection: close\r\n\r\n");
-            await upstream.SendAsync(Encoding.Latin1.GetBytes(rewritten.ToString()), token);
-            if (extra.Length > 0)
+            try
             {
-                await upstream.SendAsync(extra, token);
-            }
+                if (conditional && await RefusalAsync(requestLine.Split(' ')[1], ifNoneMatch, ifMatch, token) is { } refusal)
+                {
+                    Interlocked.Increment(ref _conditionsRefused);
+                    await AnswerAsync(client, method, headers, extra, refusal.Status, refusal.Code, refusal.Message, token);
+                    return;
+                }
 
-            // The request body (if any) flows on in the background; the response decides when we are done.
-            using var requestDone = CancellationTokenSource.CreateLinkedTokenSource(token);
-            var pumpRequest = PumpAsync(client, upstream, requestDone.Token);
-            await RelayResponseAsync(client, upstream, method, fault, token);
-            await requestDone.CancelAsync();
-            await pumpRequest.ContinueWith(_ => { }, TaskScheduler.Default);
+                await ForwardAsync(client, requestLine, method, headers, extra, fault, token);
+            }
+            finally
+            {
+                if (conditional)
+                {
+                    _conditionalGate.Release();
+                }
+            }
         }
-        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException or HttpRequestException)
         {
             // A client or server that went away ends this connection only.
         }
+    }
+
+    /// <summary>What AWS S3 would answer a conditional write given the object upstream now, or null to let it through.</summary>
+    private async Task<(string Status, string Code, string Message)?> RefusalAsync(string target, string? ifNoneMatch, string? ifMatch, CancellationToken token)
+    {
+        var path = target.Split('?')[0];
+        using var request = new HttpRequestMessage(HttpMethod.Head, new Uri(_upstream, path));
+        using var response = await _head.SendAsync(request, token);
+        var exists = response.IsSuccessStatusCode;
+        var etag = response.Headers.ETag?.ToString();
+        if (ifNoneMatch == "*" && exists)
+        {
+            return ("412 Precondition Failed", "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+        }
+
+        if (ifMatch is not null && !exists)
+        {
+            return ("404 Not Found", "NoSuchKey", "The specified key does not exist.");
+        }
+
+        if (ifMatch is not null && etag != ifMatch)
+        {
+            return ("412 Precondition Failed", "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+        }
+
+        return null;
+    }
+
+    private static string? HeaderValue(List<string> headers, string name) =>
+        headers.FirstOrDefault(h => h.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase)) is { } header ? header[(name.Length + 1)..].Trim() : null;
+
+    private async Task ForwardAsync(Socket client, string requestLine, string method, List<string> headers, byte[] extra, ProxyFault fault, CancellationToken token)
+    {
+        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await upstream.ConnectAsync(_upstream.Host, _upstream.Port, token);
+        var rewritten = new StringBuilder().Append(requestLine).Append("\r\n");
+        foreach (var header in headers.Where(h => !h.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase)))
+        {
+            rewritten.Append(header).Append("\r\n");
+        }
+
+        rewritten.Append("Connection: close\r\n\r\n");
+        await upstream.SendAsync(Encoding.Latin1.GetBytes(rewritten.ToString()), token);
+        if (extra.Length > 0)
+        {
+            await upstream.SendAsync(extra, token);
+        }
+
+        // The request body (if any) flows on in the background; the response decides when we are done.
+        using var requestDone = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var pumpRequest = PumpAsync(client, upstream, requestDone.Token);
+        await RelayResponseAsync(client, upstream, method, fault, token);
+        await requestDone.CancelAsync();
+        await pumpRequest.ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     private async Task RelayResponseAsync(Socket client, Socket upstream, string method, ProxyFault fault, CancellationToken token)
@@ -337,6 +411,30 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
         var (status, code, message) = fault == ProxyFault.SlowDown
             ? ("503 Slow Down", "SlowDown", "Please reduce your request rate.")
             : ("500 Internal Server Error", "InternalError", "We encountered an internal error. Please try again.");
+        await AnswerAsync(client, method, headers, extra, status, code, message, token, drained: true);
+    }
+
+    private static async Task AnswerAsync(Socket client, string method, List<string> headers, byte[] extra, string status, string code, string message, CancellationToken token, bool drained = false)
+    {
+        var expectsContinue = headers.Any(h => h.StartsWith("Expect:", StringComparison.OrdinalIgnoreCase) && h.Contains("100-continue", StringComparison.OrdinalIgnoreCase));
+        if (!drained && !expectsContinue)
+        {
+            var remaining = ContentLength(headers) - extra.Length;
+            var buffer = new byte[64 * 1024];
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(token);
+            drain.CancelAfter(TimeSpan.FromSeconds(30));
+            while (remaining > 0)
+            {
+                var read = await client.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), drain.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                remaining -= read;
+            }
+        }
+
         var body = method == "HEAD" ? "" : $"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault-proxy</RequestId></Error>";
         var response = $"HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
         await client.SendAsync(Encoding.UTF8.GetBytes(response), token);
