@@ -43,12 +43,12 @@ public sealed class ShardCommitTests : IDisposable
     {
         var source = await FlakySourceAsync();
         var first = Path.Combine(_dir, "first");
-        await RunOkAsync(Local(source, first));
+        await RunOkAsync(AfterCrash(Local(source, first)));
         Assert.Equal("flaky failed fetch 1", Entry(await LedgerAsync(first), "flaky"));
         File.Copy(Path.Combine(source, "videos", "demo003.mp4"), Path.Combine(source, "videos", "flaky.mp4"));
 
         var baseline = CopyOutput(first, "baseline");
-        await RunOkAsync(Local(source, baseline));
+        await RunOkAsync(AfterCrash(Local(source, baseline)));
         var expectedLedger = Summary(await LedgerAsync(baseline));
         Assert.Contains("flaky done  2", expectedLedger, StringComparison.Ordinal);
         var expected = await PipelineCorpus.ReadShardsAsync(Path.Combine(baseline, "shards"));
@@ -56,12 +56,12 @@ public sealed class ShardCommitTests : IDisposable
         foreach (var step in CrashPoints.All)
         {
             var output = CopyOutput(first, "crash-" + step);
-            var crashed = await VideoDataCli.RunAsync(Crash(step), Local(source, output));
+            var crashed = await VideoDataCli.RunAsync(Crash(step), AfterCrash(Local(source, output)));
             Assert.True(crashed.ExitCode == 137, $"{step}: exit {crashed.ExitCode}: {crashed.Stderr}");
             Assert.Contains($"VIDEODATA_CRASH_AT={step}", crashed.Stderr, StringComparison.Ordinal);
             AssertLedgerFollowersConsistent(output, step);
 
-            await RunOkAsync(Local(source, output));
+            await RunOkAsync(AfterCrash(Local(source, output)));
             Assert.Equal(expectedLedger, Summary(await LedgerAsync(output)));
             PipelineCorpus.AssertSameContent(expected, await PipelineCorpus.ReadShardsAsync(Path.Combine(output, "shards")));
             AssertNothingLeftBehind(output, step);
@@ -73,20 +73,20 @@ public sealed class ShardCommitTests : IDisposable
     {
         var source = await FlakySourceAsync();
         var first = Path.Combine(_dir, "first-rf");
-        await RunOkAsync([.. Local(source, first), "--set", "max_retries=0"]);
+        await RunOkAsync([.. AfterCrash(Local(source, first)), "--set", "max_retries=0"]);
         File.Copy(Path.Combine(source, "videos", "demo003.mp4"), Path.Combine(source, "videos", "flaky.mp4"));
 
         // Without --retry-failed the failure is settled (max_retries 0): nothing to do.
         var settled = CopyOutput(first, "settled");
-        await RunOkAsync([.. Local(source, settled), "--set", "max_retries=0"]);
+        await RunOkAsync([.. AfterCrash(Local(source, settled)), "--set", "max_retries=0"]);
         Assert.Equal("flaky failed fetch 1", Entry(await LedgerAsync(settled), "flaky"));
 
         // Scenario 1 of the issue: the retry succeeds and is committed, the run dies before the publish; the rerun (which
         // has nothing pending) must publish it rather than throw it away.
         var output = CopyOutput(first, "retry-failed");
-        var crashed = await VideoDataCli.RunAsync(Crash(CrashPoints.SegmentCommitted), [.. Local(source, output), "--set", "max_retries=0", "--retry-failed"]);
+        var crashed = await VideoDataCli.RunAsync(Crash(CrashPoints.SegmentCommitted), [.. AfterCrash(Local(source, output)), "--set", "max_retries=0", "--retry-failed"]);
         Assert.Equal(137, crashed.ExitCode);
-        await RunOkAsync([.. Local(source, output), "--set", "max_retries=0"]);
+        await RunOkAsync([.. AfterCrash(Local(source, output)), "--set", "max_retries=0"]);
         Assert.Equal("flaky done  2", Entry(await LedgerAsync(output), "flaky"));
         var records = await PipelineCorpus.ReadShardsAsync(Path.Combine(output, "shards"));
         Assert.Contains("flaky", records.Keys);
@@ -99,10 +99,10 @@ public sealed class ShardCommitTests : IDisposable
         var source = await FlakySourceAsync();
         var bucket = await _s3.CreateBucketAsync("crash");
         await using var proxy = FaultInjectingProxy.Start(_s3.Endpoint, new FaultProxyOptions { EnforceConditionalWrites = true });
-        await RunOkAsync(S3(source, bucket, "first", proxy), S3Environment());
+        await RunOkAsync(AfterCrash(S3(source, bucket, "first", proxy)), S3Environment());
         File.Copy(Path.Combine(source, "videos", "demo003.mp4"), Path.Combine(source, "videos", "flaky.mp4"));
         await CopyPrefixAsync(bucket, "first/", "baseline/");
-        await RunOkAsync(S3(source, bucket, "baseline", proxy), S3Environment());
+        await RunOkAsync(AfterCrash(S3(source, bucket, "baseline", proxy)), S3Environment());
         var baseline = await DownloadAsync(bucket, "baseline/");
         var expectedLedger = Summary(await LedgerAsync(baseline));
         var expected = await PipelineCorpus.ReadShardsAsync(Path.Combine(baseline, "shards"));
@@ -110,11 +110,11 @@ public sealed class ShardCommitTests : IDisposable
         foreach (var step in new[] { CrashPoints.SegmentCommitted, CrashPoints.DataFileWritten, CrashPoints.LedgerCommitted, CrashPoints.SupersededDeleted })
         {
             await CopyPrefixAsync(bucket, "first/", $"{step}/");
-            var crashed = await VideoDataCli.RunAsync(Crash(step, S3Environment()), S3(source, bucket, step, proxy));
+            var crashed = await VideoDataCli.RunAsync(Crash(step, S3Environment()), AfterCrash(S3(source, bucket, step, proxy)));
             Assert.True(crashed.ExitCode == 137, $"{step}: exit {crashed.ExitCode}: {crashed.Stderr}");
             AssertLedgerFollowersConsistent(await DownloadAsync(bucket, $"{step}/"), step);
 
-            await RunOkAsync(S3(source, bucket, step, proxy), S3Environment());
+            await RunOkAsync(AfterCrash(S3(source, bucket, step, proxy)), S3Environment());
             var output = await DownloadAsync(bucket, $"{step}/");
             Assert.Equal(expectedLedger, Summary(await LedgerAsync(output)));
             PipelineCorpus.AssertSameContent(expected, await PipelineCorpus.ReadShardsAsync(Path.Combine(output, "shards")));
@@ -131,14 +131,14 @@ public sealed class ShardCommitTests : IDisposable
     {
         var source = await FlakySourceAsync();
         var first = Path.Combine(_dir, "first-" + signal);
-        await RunOkAsync(Local(source, first));
+        await RunOkAsync(AfterCrash(Local(source, first)));
         var before = Summary(await LedgerAsync(first));
         var beforeFiles = Directory.GetFiles(Path.Combine(first, "shards"), "*.parquet").Select(Path.GetFileName).ToList();
         File.Copy(Path.Combine(source, "videos", "demo003.mp4"), Path.Combine(source, "videos", "flaky.mp4"));
 
         var output = CopyOutput(first, "signal-" + signal);
         var environment = new Dictionary<string, string?> { ["VIDEODATA_CRASH_AT"] = CrashPoints.DataFileWritten, ["VIDEODATA_CRASH_SIGNAL"] = signal };
-        var stopped = await RunWithDefaultSignalsAsync(environment, Local(source, output));
+        var stopped = await RunWithDefaultSignalsAsync(environment, AfterCrash(Local(source, output)));
         Assert.True(stopped.ExitCode == exitCode, $"exit {stopped.ExitCode}: {stopped.Stderr}");
 
         // The publish was under way (its data file written) when the signal came: it is withdrawn, the old pair stays.
@@ -146,7 +146,7 @@ public sealed class ShardCommitTests : IDisposable
         Assert.Equal(beforeFiles, Directory.GetFiles(Path.Combine(output, "shards"), "*.parquet").Select(Path.GetFileName).ToList());
         Assert.Empty(Directory.EnumerateFiles(output, ".videodata-tmp-*", SearchOption.AllDirectories));
 
-        await RunOkAsync(Local(source, output));
+        await RunOkAsync(AfterCrash(Local(source, output)));
         Assert.Equal("flaky done  2", Entry(await LedgerAsync(output), "flaky"));
         AssertNothingLeftBehind(output, signal);
     }
@@ -372,7 +372,7 @@ public sealed class ShardCommitTests : IDisposable
             }
 
             var output = Path.Combine(mount, "out");
-            var full = await VideoDataCli.RunAsync(null, Local(source, output));
+            var full = await VideoDataCli.RunAsync(null, AfterCrash(Local(source, output)));
             Assert.NotEqual(0, full.ExitCode);
             Assert.Contains("No space left on device", full.Stderr, StringComparison.Ordinal);
             Assert.Contains(output, full.Stderr, StringComparison.Ordinal);
@@ -381,7 +381,7 @@ public sealed class ShardCommitTests : IDisposable
 
             // Space comes back: the same command completes the job.
             File.Delete(filler);
-            await RunOkAsync(Local(source, output));
+            await RunOkAsync(AfterCrash(Local(source, output)));
             AssertPairResult(output, 0);
         }
         finally
@@ -415,6 +415,12 @@ public sealed class ShardCommitTests : IDisposable
         "--set", "encoder.seconds_per_batch=4", "--set", "stages.decode_parallelism=2", "--set", "stages.decoded_seconds_capacity=8",
         "--set", "segment_videos=2",
     ];
+
+    /// <summary>
+    /// For runs that follow a killed one: a dead worker's lease blocks its shard until the heartbeat is stale (120 s by
+    /// default), so these tests shorten it to 8 s (heartbeats every 2 s, far more often than this machine pauses a process).
+    /// </summary>
+    private static string[] AfterCrash(string[] arguments) => [.. arguments, "--set", "lease_stale_seconds=8"];
 
     private static string[] Local(string source, string output) => [.. Common(Path.Combine(source, "manifest.csv")), "--output", output];
 
