@@ -18,18 +18,24 @@ public static class WeightDigest
     {
         ArgumentNullException.ThrowIfNull(parameters);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var list = parameters.ToList(); // enumerated before the scope opens, so the scopes own only the temporaries below
-        // The scopes also keep every temporary alive: TorchSharp tensors have finalizers, and an unreferenced temporary
-        // (the detach() result while its cpu() runs) can be finalized on the finalizer thread in the middle of the native
-        // call that reads it, a use-after-free that crashed a two-rank test host inside libtorch's to().
-        foreach (var parameter in list)
+        foreach (var parameter in parameters)
         {
-            using var scope = NewDisposeScope(); // per parameter: only one host copy exists at a time
-            var host = parameter.detach().cpu().contiguous();
-            hash.AppendData(MemoryMarshal.AsBytes(host.data<float>().ToArray().AsSpan()));
+            hash.AppendData(MemoryMarshal.AsBytes(HostValues(parameter).AsSpan()));
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// A float32 parameter's values copied to the host. The temporaries live in a dispose scope of their own: TorchSharp
+    /// tensors have finalizers, and an unreferenced temporary (the detach() result while its cpu() runs) can be
+    /// finalized on the finalizer thread in the middle of the native call that reads it, a use-after-free that crashed a
+    /// two-rank test host inside libtorch's to(). One parameter at a time, so only one host copy exists at once.
+    /// </summary>
+    internal static float[] HostValues(Tensor parameter)
+    {
+        using var scope = NewDisposeScope();
+        return parameter.detach().cpu().contiguous().data<float>().ToArray();
     }
 
     /// <summary>

@@ -16,13 +16,11 @@ public static class ModelExport
     {
         ArgumentNullException.ThrowIfNull(model);
         var tensors = new List<WeightTensor>();
-        var state = model.state_dict(); // taken before the scope opens, so the scopes own only the temporaries below
-        // The scopes also keep every temporary alive: TorchSharp tensors have finalizers, and an unreferenced temporary
-        // (the detach() result while its cpu() runs) can be finalized on the finalizer thread in the middle of the native
-        // call that reads it, a use-after-free that crashed a two-rank test host inside libtorch's to().
-        foreach (var (name, value) in state)
+        foreach (var (name, value) in model.state_dict())
         {
-            using var scope = NewDisposeScope(); // per tensor: only one host copy exists at a time
+            // Its own scope keeps every temporary alive until its native call ends (see WeightDigest.HostValues), one host
+            // copy at a time.
+            using var scope = NewDisposeScope();
             var host = value.detach().cpu().contiguous();
             tensors.Add(new WeightTensor(name, DType(name, host.dtype), host.shape, host.bytes.ToArray()));
         }

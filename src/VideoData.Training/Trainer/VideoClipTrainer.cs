@@ -417,12 +417,9 @@ public sealed class VideoClipTrainer : IDisposable
         }
 
         using var noGrad = no_grad();
-        // A scope per parameter keeps its temporaries alive until their native calls end (see WeightDigest.Compute).
         foreach (var parameter in _parameters)
         {
-            using var scope = NewDisposeScope();
-            var host = parameter.detach().cpu().contiguous();
-            var values = host.data<float>().ToArray();
+            var values = WeightDigest.HostValues(parameter);
             _collective.Broadcast(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()), 0);
             using var received = tensor(values, ScalarType.Float32).view_as(parameter);
             parameter.copy_(received);
