@@ -386,39 +386,20 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
         }
     }
 
-    private async Task AnswerErrorAsync(Socket client, string method, List<string> headers, byte[] extra, ProxyFault fault, CancellationToken token)
+    private static async Task AnswerErrorAsync(Socket client, string method, List<string> headers, byte[] extra, ProxyFault fault, CancellationToken token)
+    {
+        var (status, code, message) = fault == ProxyFault.SlowDown
+            ? ("503 Slow Down", "SlowDown", "Please reduce your request rate.")
+            : ("500 Internal Server Error", "InternalError", "We encountered an internal error. Please try again.");
+        await AnswerAsync(client, method, headers, extra, status, code, message, token);
+    }
+
+    private static async Task AnswerAsync(Socket client, string method, List<string> headers, byte[] extra, string status, string code, string message, CancellationToken token)
     {
         var expectsContinue = headers.Any(h => h.StartsWith("Expect:", StringComparison.OrdinalIgnoreCase) && h.Contains("100-continue", StringComparison.OrdinalIgnoreCase));
         if (!expectsContinue)
         {
             // Read the body the client is sending, so that it reads our answer instead of a reset.
-            var remaining = ContentLength(headers) - extra.Length;
-            var buffer = new byte[64 * 1024];
-            using var drain = CancellationTokenSource.CreateLinkedTokenSource(token);
-            drain.CancelAfter(TimeSpan.FromSeconds(30));
-            while (remaining > 0)
-            {
-                var read = await client.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), drain.Token);
-                if (read == 0)
-                {
-                    return;
-                }
-
-                remaining -= read;
-            }
-        }
-
-        var (status, code, message) = fault == ProxyFault.SlowDown
-            ? ("503 Slow Down", "SlowDown", "Please reduce your request rate.")
-            : ("500 Internal Server Error", "InternalError", "We encountered an internal error. Please try again.");
-        await AnswerAsync(client, method, headers, extra, status, code, message, token, drained: true);
-    }
-
-    private static async Task AnswerAsync(Socket client, string method, List<string> headers, byte[] extra, string status, string code, string message, CancellationToken token, bool drained = false)
-    {
-        var expectsContinue = headers.Any(h => h.StartsWith("Expect:", StringComparison.OrdinalIgnoreCase) && h.Contains("100-continue", StringComparison.OrdinalIgnoreCase));
-        if (!drained && !expectsContinue)
-        {
             var remaining = ContentLength(headers) - extra.Length;
             var buffer = new byte[64 * 1024];
             using var drain = CancellationTokenSource.CreateLinkedTokenSource(token);
