@@ -79,7 +79,7 @@ internal static class DecodeCommand
 
                 // A device, FIFO or link (--out /dev/null, /dev/stdout) is written in place, never renamed over (OutputFile).
                 var inPlace = !toStdout && OutputFile.IsWrittenInPlace(destination);
-                var temporary = toStdout || inPlace ? null : OutputFile.TemporaryPathFor(destination, "partial");
+                var temporary = toStdout || inPlace ? null : OutputFile.TemporaryPathFor(destination);
                 try
                 {
                     var sink = toStdout ? Console.OpenStandardOutput()

@@ -3,14 +3,22 @@ using System.Runtime.InteropServices;
 namespace VideoData.Core.IO;
 
 /// <summary>
-/// Publishes an output to a path a user named (<c>--out</c>): atomically when the path is, or will be, a
-/// regular file; in place when it is anything else.
+/// The one write-then-rename primitive of the project: every local file an output, a cache, a checkpoint or the local
+/// blob store writes goes through here, so there is one temporary-name scheme, one durability rule and one rule for
+/// paths that are not regular files. Writers that target a store (local or S3) go through
+/// <c>IBlobStore.WriteAsync</c>/<c>WriteWithAsync</c>, whose local implementation is this class.
 /// </summary>
 /// <remarks>
-/// Invariants kept here, for every command that writes a user-given path:
+/// Invariants kept here:
 /// <list type="bullet">
 /// <item>A path that does not exist, or is a regular file, is written under a temporary name beside it and
 /// renamed onto it (DESIGN §4: a reader sees the old file or the whole new one).</item>
+/// <item>Every temporary name is <c>.videodata-tmp-{target file name}-{32 hex digits}</c> (<see cref="TemporaryNameFor"/>),
+/// beside its target, so a sweep that knows a target's name (<see cref="IsTemporaryNameOf"/>) finds every leftover of
+/// it and nothing else. A temporary folder (a checkpoint being assembled) follows the same scheme.</item>
+/// <item>Durable publishes (<see cref="WriteAsync"/>, <see cref="Write"/>, <see cref="Publish(string, string, bool)"/>
+/// with <c>durable</c>) flush the file's data to disk before the rename and the folder entry after it, so a machine
+/// crash leaves the old file or the whole new one, not an empty file under the final name.</item>
 /// <item>A path that exists and is not a regular file (character or block device such as <c>/dev/null</c>,
 /// FIFO, socket, or a symbolic link such as <c>/dev/stdout</c>) is never renamed over, deleted or given a
 /// temporary sibling: it is opened and written in place, and any temporary file lives in the system's
@@ -33,33 +41,67 @@ public static class OutputFile
         return TypeOf(path) is FileType.Other or FileType.SymbolicLink;
     }
 
+    /// <summary>The prefix of every temporary name (see <see cref="TemporaryNameFor"/>).</summary>
+    public const string TemporaryPrefix = ".videodata-tmp-";
+
+    /// <summary>
+    /// A fresh temporary name for building the file (or folder) named <paramref name="fileName"/>:
+    /// <c>.videodata-tmp-{fileName}-{guid}</c>, with <paramref name="extension"/> appended when given (a tool that picks its
+    /// format from the extension, such as ffmpeg).
+    /// </summary>
+    public static string TemporaryNameFor(string fileName, string? extension = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        return $"{TemporaryPrefix}{fileName}-{Guid.NewGuid():N}{extension}";
+    }
+
+    /// <summary>Whether <paramref name="name"/> (a file or folder name, not a path) is a temporary name of this scheme.</summary>
+    public static bool IsTemporaryName(string name) => name.StartsWith(TemporaryPrefix, StringComparison.Ordinal);
+
+    /// <summary>Whether <paramref name="name"/> is a temporary name made for the target <paramref name="fileName"/> (never another target's).</summary>
+    public static bool IsTemporaryNameOf(string name, string fileName) =>
+        name.Length >= TemporaryPrefix.Length + fileName.Length + 33
+        && name.StartsWith(TemporaryPrefix + fileName + "-", StringComparison.Ordinal)
+        && IsGuid(name.AsSpan(TemporaryPrefix.Length + fileName.Length + 1, 32));
+
     /// <summary>
     /// A fresh temporary path for building the output of <paramref name="path"/>: beside it (same file
     /// system, so the final rename is atomic) when it is published by rename, else in the system's
-    /// temporary folder. The file does not exist yet; <paramref name="tag"/> goes into its name.
+    /// temporary folder. The file does not exist yet; its name follows <see cref="TemporaryNameFor"/>.
     /// </summary>
-    public static string TemporaryPathFor(string path, string tag = "tmp")
+    public static string TemporaryPathFor(string path, string? extension = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var full = Path.GetFullPath(path);
-        var name = $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.{tag}";
+        var name = TemporaryNameFor(Path.GetFileName(full), extension);
         return IsWrittenInPlace(full)
-            ? Path.Combine(Path.GetTempPath(), "videodata-out" + name)
+            ? Path.Combine(Path.GetTempPath(), name)
             : Path.Combine(Path.GetDirectoryName(full)!, name);
     }
 
     /// <summary>
     /// Publishes the finished <paramref name="temporary"/> file (from <see cref="TemporaryPathFor"/>) to
     /// <paramref name="path"/>: renamed over it when it is absent or a regular file; else its bytes are copied
-    /// into <paramref name="path"/> opened in place and the temporary file is removed.
+    /// into <paramref name="path"/> opened in place and the temporary file is removed. With
+    /// <paramref name="durable"/> the file's data is flushed to disk before the rename and the folder after it.
     /// </summary>
-    public static void Publish(string temporary, string path)
+    public static void Publish(string temporary, string path, bool durable)
     {
         ArgumentException.ThrowIfNullOrEmpty(temporary);
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!IsWrittenInPlace(path))
         {
+            if (durable)
+            {
+                FlushFile(temporary);
+            }
+
             File.Move(temporary, path, overwrite: true);
+            if (durable)
+            {
+                FlushFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            }
+
             return;
         }
 
@@ -70,6 +112,79 @@ public static class OutputFile
         }
 
         File.Delete(temporary);
+    }
+
+    /// <summary>Publishes <paramref name="temporary"/> to <paramref name="path"/> without flushing (see <see cref="Publish(string, string, bool)"/>).</summary>
+    public static void Publish(string temporary, string path) => Publish(temporary, path, durable: false);
+
+    /// <summary>
+    /// Writes <paramref name="path"/> with <paramref name="write"/> the way <see cref="WriteAsync"/> does, synchronously
+    /// (small files: pointers, caches, pages).
+    /// </summary>
+    public static void Write(string path, Action<Stream> write, bool flushToDisk = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temporary = TemporaryPathFor(full);
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk);
+            }
+
+            Publish(temporary, full, durable: false);
+            if (flushToDisk && !IsWrittenInPlace(full))
+            {
+                FlushFolder(Path.GetDirectoryName(full)!);
+            }
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Flushes the data of the file at <paramref name="path"/> to the disk.</summary>
+    public static void FlushFile(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+        file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Flushes the entries of the folder at <paramref name="path"/> (files created, renamed or removed in it) to the disk.
+    /// .NET cannot open a folder as a stream, so this calls <c>open(O_DIRECTORY)</c> and <c>fsync</c> directly; on
+    /// systems other than Linux it does nothing (their rename durability is not this code's concern).
+    /// </summary>
+    public static void FlushFolder(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var fd = Open(Path.GetFullPath(path), OpenReadOnly | OpenDirectory | OpenCloseOnExec);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open folder '{path}' to flush it to disk (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"Flushing folder '{path}' to disk failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
     }
 
     /// <summary>
@@ -118,7 +233,11 @@ public static class OutputFile
                 }
             }
 
-            Publish(temporary, full);
+            Publish(temporary, full, durable: false);
+            if (flushToDisk && !IsWrittenInPlace(full))
+            {
+                FlushFolder(Path.GetDirectoryName(full)!);
+            }
         }
         catch
         {
@@ -205,10 +324,38 @@ public static class OutputFile
     private const int RegularMode = 0x8000;
     private const int DirectoryMode = 0x4000;
     private const int LinkMode = 0xA000;
+    private const int OpenReadOnly = 0;
+    private const int OpenDirectory = 0x10000; // O_DIRECTORY on Linux (every architecture .NET runs on there)
+    private const int OpenCloseOnExec = 0x80000; // O_CLOEXEC
+
+    private static bool IsGuid(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
 #pragma warning disable SYSLIB1054 // a string and a byte buffer: LibraryImport would need unsafe code in this project
     [DllImport("libc.so.6", EntryPoint = "statx", ExactSpelling = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Statx(int directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buffer);
+
+    [DllImport("libc.so.6", EntryPoint = "open", ExactSpelling = true, SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc.so.6", EntryPoint = "fsync", ExactSpelling = true, SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc.so.6", EntryPoint = "close", ExactSpelling = true, SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Close(int fd);
 #pragma warning restore SYSLIB1054
 }

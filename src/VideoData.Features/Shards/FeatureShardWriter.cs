@@ -95,7 +95,7 @@ public sealed class FeatureShardWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(store);
         BlobKeys.Validate(key);
-        var temp = Path.Combine(Path.GetTempPath(), $"videodata-shard-{Guid.NewGuid():N}.parquet.tmp");
+        var temp = Path.Combine(Path.GetTempPath(), OutputFile.TemporaryNameFor(Path.GetFileName(key)));
         var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         return new FeatureShardWriter(
             stream,

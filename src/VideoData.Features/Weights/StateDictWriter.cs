@@ -135,28 +135,8 @@ public static class StateDictWriter
         s.Write(data);
     }
 
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
+    // Flushed to disk, then renamed over the target (OutputFile: the one write-then-rename primitive).
+    private static void WriteAtomically(string path, Action<Stream> write) => VideoData.Core.IO.OutputFile.Write(path, write);
 
     /// <summary>The pickle of the state dict: protocol 2, as <c>torch.save</c> writes it, without the memo (readers do not need it).</summary>
     private static byte[] Pickle(IReadOnlyList<WeightTensor> tensors)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using VideoData.Core.IO;
 
 namespace VideoData.Pipeline.Demo;
 
@@ -65,8 +66,18 @@ public static class DemoCorpus
 
             if (!File.Exists(path))
             {
-                await FfmpegAsync(["-f", "lavfi", "-i", source, "-t", secondsPerVideo.ToString(CultureInfo.InvariantCulture), .. codec, "-y", path + ".tmp" + Path.GetExtension(path)], cancellationToken).ConfigureAwait(false);
-                File.Move(path + ".tmp" + Path.GetExtension(path), path, overwrite: true);
+                // ffmpeg picks the container from the extension, so the temporary name keeps it.
+                var temporary = OutputFile.TemporaryPathFor(path, Path.GetExtension(path));
+                try
+                {
+                    await FfmpegAsync(["-f", "lavfi", "-i", source, "-t", secondsPerVideo.ToString(CultureInfo.InvariantCulture), .. codec, "-y", temporary], cancellationToken).ConfigureAwait(false);
+                    OutputFile.Publish(temporary, path);
+                }
+                catch
+                {
+                    OutputFile.TryDelete(temporary);
+                    throw;
+                }
             }
 
             var caption = WriteCaption(folder, id, i, secondsPerVideo);

@@ -39,6 +39,8 @@ internal sealed class PrefixedBlobStore : IBlobStore
 
     public Task WriteFileAsync(string key, string localPath, CancellationToken cancellationToken = default) => _inner.WriteFileAsync(_prefix + key, localPath, cancellationToken);
 
+    public Task WriteWithAsync(string key, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken = default) => _inner.WriteWithAsync(_prefix + key, write, cancellationToken);
+
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => _inner.DeleteAsync(_prefix + key, cancellationToken);
 
     public Task<string?> TryCreateAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) => _inner.TryCreateAsync(_prefix + key, content, cancellationToken);

@@ -1,3 +1,4 @@
+using VideoData.Core.IO;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Ledger;
 
@@ -16,7 +17,7 @@ namespace VideoData.Pipeline.Run;
 /// </summary>
 internal static class StaleTempFiles
 {
-    private const string StorePrefix = ".videodata-tmp-";
+    private const string StorePrefix = OutputFile.TemporaryPrefix;
 
     /// <summary>Deletes this shard's leftovers; <paramref name="localRoot"/> is the output folder (null for S3). Returns how many.</summary>
     public static int Sweep(string? localRoot, string outputRoot, int shardId)

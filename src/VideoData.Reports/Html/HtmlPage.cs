@@ -86,20 +86,10 @@ internal sealed class HtmlPage
     public override string ToString() =>
         $"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{Escape(_title)}</title>\n<style>\n{Style}\n</style>\n</head>\n<body>\n<h1>{Escape(_title)}</h1>\n{_body}</body>\n</html>\n";
 
-    /// <summary>Writes the page atomically (a temporary file beside it, then a rename).</summary>
+    /// <summary>Writes the page atomically (<see cref="VideoData.Core.IO.OutputFile"/>: a temporary file beside it, then a rename).</summary>
     public async Task WriteAsync(string path, CancellationToken cancellationToken)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = $"{full}.tmp-{Guid.NewGuid():N}";
-        try
-        {
-            await File.WriteAllTextAsync(temp, ToString(), new UTF8Encoding(false), cancellationToken).ConfigureAwait(false);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        var bytes = new UTF8Encoding(false).GetBytes(ToString());
+        await VideoData.Core.IO.OutputFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(bytes, ct).AsTask(), flushToDisk: false, cancellationToken).ConfigureAwait(false);
     }
 }

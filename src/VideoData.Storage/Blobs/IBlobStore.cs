@@ -43,6 +43,35 @@ public interface IBlobStore
     /// <summary>Writes the local file <paramref name="localPath"/> as the object <paramref name="key"/>, atomically.</summary>
     Task WriteFileAsync(string key, string localPath, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Writes the object <paramref name="key"/> with <paramref name="write"/>, which fills a readable, writable, seekable
+    /// stream (Parquet writers seek back to patch their footers), atomically: nothing is visible under
+    /// <paramref name="key"/> until <paramref name="write"/> has finished, and a failure leaves the old object. A local
+    /// store writes the stream beside the object's file (the one temporary-name scheme of
+    /// <see cref="VideoData.Core.IO.OutputFile"/>); this default, used by S3, spools it to a file of that scheme in the
+    /// system's temporary folder and uploads it with <see cref="WriteFileAsync"/>.
+    /// </summary>
+    async Task WriteWithAsync(string key, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        BlobKeys.Validate(key);
+        var spool = Path.Combine(Path.GetTempPath(), VideoData.Core.IO.OutputFile.TemporaryNameFor(key.Replace('/', '_')));
+        try
+        {
+            var stream = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
+            await using (stream.ConfigureAwait(false))
+            {
+                await write(stream, cancellationToken).ConfigureAwait(false);
+            }
+
+            await WriteFileAsync(key, spool, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            VideoData.Core.IO.OutputFile.TryDelete(spool);
+        }
+    }
+
     /// <summary>Deletes the object; deleting a missing object is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
 

@@ -16,7 +16,7 @@ namespace VideoData.Storage.Local;
 internal sealed class LocalBlobStore : IBlobStore
 {
     /// <summary>Temporary files start with this, then the target's file name, a dash and a GUID; listings skip them.</summary>
-    internal const string TempPrefix = ".videodata-tmp-";
+    internal const string TempPrefix = OutputFile.TemporaryPrefix;
 
     /// <summary>The per-folder lock file conditional operations hold; never listed, never removed (removing a held flock's file would break it).</summary>
     internal const string LockName = ".videodata-lock";
@@ -124,55 +124,42 @@ internal sealed class LocalBlobStore : IBlobStore
     public async Task WriteAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
+        await WriteWithAsync(key, async (file, ct) =>
+        {
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+            try
+            {
+                int read;
+                while ((read = await content.ReadAsync(buffer.AsMemory(0, CopyBufferSize), ct).ConfigureAwait(false)) > 0)
+                {
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                    _counters.Written(read);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task WriteWithAsync(string key, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
         var path = PathOf(key);
-        var folder = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(folder);
-        // The target's name in the temporary one lets a restarted writer tell its own leftovers from others' in-flight files.
-        var temp = Path.Combine(folder, $"{TempPrefix}{Path.GetFileName(path)}-{Guid.NewGuid():N}");
         _counters.Request();
 
-        // A key that names a device, FIFO or link (a store rooted where /dev/null is linked in) is written in place:
-        // renaming over it would replace the node itself (OutputFile).
-        var inPlace = OutputFile.IsWrittenInPlace(path);
+        // OutputFile is the one write-then-rename primitive: a temporary name of its scheme beside the target (TempPrefix,
+        // which listings skip and the pipeline's sweep knows), flushed to disk, renamed, the folder flushed; a key whose
+        // path is a device, FIFO or link (a store rooted where /dev/null is linked in) is written in place.
         try
         {
-            var file = inPlace ? OutputFile.OpenInPlace(path) : new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferSize, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
-            {
-                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-                try
-                {
-                    int read;
-                    while ((read = await content.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
-                    {
-                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                        _counters.Written(read);
-                    }
-                }
-                finally
-                {
-                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                }
-
-                // Durable before it becomes visible: a crash after the rename must not leave an empty file.
-                file.Flush(flushToDisk: !inPlace);
-            }
-
-            if (!inPlace)
-            {
-                File.Move(temp, path, overwrite: true);
-            }
+            await OutputFile.WriteAsync(path, write, flushToDisk: true, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException))
         {
             // A full disk or a failing device: say which output it was, not only the temporary file's name.
-            TryDelete(temp);
             throw new IOException($"Could not write {path}: {ex.Message}", ex);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
         }
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
-using VideoData.Training.IO;
+using VideoData.Core.IO;
 
 namespace VideoData.Training.Alignment;
 
@@ -72,7 +72,7 @@ public sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<Alig
         ArgumentNullException.ThrowIfNull(table);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var rows = table.Segments;
-        await AtomicFile.WriteAsync(path, async (stream, cancellationToken) =>
+        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
         {
             var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
@@ -100,7 +100,7 @@ public sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<Alig
                 await group.WriteAsync<double>(s_score, rows.Select(r => r.Score).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
                 await group.WriteAsync<bool>(s_kept, rows.Select(r => r.Kept).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }, flushToDisk: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a table written by <see cref="WriteAsync"/> (or by any tool writing the same columns and metadata).</summary>

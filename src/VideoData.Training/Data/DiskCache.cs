@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using CommunityToolkit.HighPerformance;
+using VideoData.Core.IO;
 
 namespace VideoData.Training.Data;
 
@@ -20,9 +21,9 @@ internal static class DiskCache
         Directory.CreateDirectory(folder);
         var name = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(video.VideoId)))[..32].ToLowerInvariant();
         var path = Path.Combine(folder, name + ".video");
-        var temp = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
-        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-        await using (stream.ConfigureAwait(false))
+
+        // A cache: no flush to disk (a machine crash loses it, and it is rebuilt), but never half a file under its name.
+        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
         {
             var header = new byte[16];
             BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
@@ -40,9 +41,7 @@ internal static class DiskCache
                 MemoryMarshal.AsBytes(segment.TokenIds.AsSpan()).CopyTo(bytes.AsSpan(20));
                 await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
             }
-        }
-
-        File.Move(temp, path, overwrite: true);
+        }, flushToDisk: false, cancellationToken).ConfigureAwait(false);
         return path;
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Parquet.Schema;
 using Parquet;
-using VideoData.Training.IO;
+using VideoData.Core.IO;
 using VideoData.Training.Sampling;
 
 namespace VideoData.Training.Plans;
@@ -129,7 +129,7 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
             }
         }
 
-        await AtomicFile.WriteAsync(path, async (stream, cancellationToken) =>
+        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
         {
             var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
@@ -147,7 +147,7 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
                 await group.WriteAsync<int>(s_positionField, position, cancellationToken: cancellationToken).ConfigureAwait(false);
                 await group.WriteAsync(s_videoIdField, ids).ConfigureAwait(false);
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }, flushToDisk: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a plan written by <see cref="WriteAsync"/> (or by any tool writing the same columns and metadata).</summary>

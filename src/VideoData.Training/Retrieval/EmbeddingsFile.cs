@@ -1,7 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
-using VideoData.Training.IO;
+using VideoData.Core.IO;
 
 namespace VideoData.Training.Retrieval;
 
@@ -41,7 +41,7 @@ public static class EmbeddingsFile
         ArgumentNullException.ThrowIfNull(embeddings);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var dimension = embeddings.Dimension;
-        await AtomicFile.WriteAsync(path, async (stream, cancellationToken) =>
+        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
         {
             var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
@@ -90,7 +90,7 @@ public static class EmbeddingsFile
                         cancellationToken).ConfigureAwait(false);
                 }
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }, flushToDisk: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads an embeddings file written by <see cref="WriteAsync"/> or by any tool writing the same two columns.</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using VideoData.Core.IO;
 using VideoData.Training.IO;
 using VideoData.Training.Model;
 using static TorchSharp.torch;
@@ -87,7 +88,7 @@ internal static class TrainingCheckpoint
         Directory.CreateDirectory(root);
         var name = FreeName(root, state.GlobalStep);
         var final = Path.Combine(root, name);
-        var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
+        var temp = Path.Combine(root, OutputFile.TemporaryNameFor(name));
         Directory.CreateDirectory(temp);
         try
         {
@@ -103,16 +104,16 @@ internal static class TrainingCheckpoint
             var manifest = new Manifest(1, ContentFiles.ToDictionary(f => f, f => Describe(Path.Combine(temp, f)), StringComparer.Ordinal));
             foreach (var file in ContentFiles)
             {
-                Durable.FlushFile(Path.Combine(temp, file));
+                OutputFile.FlushFile(Path.Combine(temp, file));
             }
 
             // The manifest is written last: a folder with a valid manifest has every file it lists.
             File.WriteAllText(Path.Combine(temp, ManifestName), JsonSerializer.Serialize(manifest, JsonOptions));
-            Durable.FlushFile(Path.Combine(temp, ManifestName));
-            Durable.FlushFolder(temp);
+            OutputFile.FlushFile(Path.Combine(temp, ManifestName));
+            OutputFile.FlushFolder(temp);
             KillPoints.Reach("checkpoint.files-written");
             Directory.Move(temp, final);
-            Durable.FlushFolder(root);
+            OutputFile.FlushFolder(root);
             KillPoints.Reach("checkpoint.published");
         }
         catch
@@ -299,14 +300,15 @@ internal static class TrainingCheckpoint
         return name;
     }
 
-    private static void WriteLatest(string root, IReadOnlyList<string> retained)
-    {
-        var temp = Path.Combine(root, $".{LatestName}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllLines(temp, retained);
-        Durable.FlushFile(temp);
-        File.Move(temp, Path.Combine(root, LatestName), overwrite: true);
-        Durable.FlushFolder(root);
-    }
+    private static void WriteLatest(string root, IReadOnlyList<string> retained) =>
+        OutputFile.Write(Path.Combine(root, LatestName), stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            foreach (var name in retained)
+            {
+                writer.WriteLine(name);
+            }
+        });
 
     /// <summary>Deletes every checkpoint folder <paramref name="retained"/> does not name, and temporary leftovers of crashed saves.</summary>
     private static void Prune(string root, IReadOnlyList<string> retained)
@@ -315,7 +317,9 @@ internal static class TrainingCheckpoint
         foreach (var folder in Directory.GetDirectories(root))
         {
             var name = Path.GetFileName(folder);
+            // Temporary folders of crashed saves: OutputFile's scheme, and ".step-….tmp" of earlier versions.
             var stale = (name.StartsWith("step-", StringComparison.Ordinal) && !keep.Contains(name))
+                || (OutputFile.IsTemporaryName(name) && name.StartsWith(OutputFile.TemporaryPrefix + "step-", StringComparison.Ordinal))
                 || (name.StartsWith(".step-", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal));
             if (stale)
             {
@@ -323,7 +327,7 @@ internal static class TrainingCheckpoint
             }
         }
 
-        foreach (var file in Directory.GetFiles(root, $".{LatestName}.*.tmp"))
+        foreach (var file in Directory.GetFiles(root, $".{LatestName}.*.tmp").Concat(Directory.GetFiles(root, OutputFile.TemporaryPrefix + LatestName + "-*")))
         {
             File.Delete(file);
         }

@@ -139,7 +139,7 @@ public sealed class LargeImportTests(LargeImportFixture fixture) : IClassFixture
         using var written = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
         Assert.Equal(summary.Videos, written.RootElement.GetProperty("videos").GetInt64());
         Assert.Equal(summary.Damaged.Count, written.RootElement.GetProperty("damaged_entries").GetInt64());
-        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(output), entry => entry.Contains(".import-", StringComparison.Ordinal) || entry.Contains(".tmp-", StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(output), entry => entry.Contains(".import-", StringComparison.Ordinal) || entry.Contains(VideoData.Core.IO.OutputFile.TemporaryPrefix, StringComparison.Ordinal));
     }
 
     private static ulong Key(string id) => BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(id)));

@@ -61,7 +61,7 @@ public sealed class MediaCommandsTests : IClassFixture<S3ServerFixture>, IDispos
         var expected = FfmpegCli.ReferenceFrames(path);
         Assert.StartsWith($"{expected.Length / FrameBytes} frames (224x224 RGB24, 30 fps, decoder cpu)", result.Stdout, StringComparison.Ordinal);
         Assert.Equal(expected.Length, new FileInfo(output).Length);
-        Assert.Empty(Directory.GetFiles(_folder, "*.partial"));
+        Assert.Empty(Directory.GetFiles(_folder, VideoData.Core.IO.OutputFile.TemporaryPrefix + "*"));
     }
 
     [Fact]

@@ -15,6 +15,48 @@ public sealed class OutputFileTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
+    public void TemporaryNameFor_FollowsTheOneScheme_AndIsRecognisedForItsTargetOnly()
+    {
+        var name = OutputFile.TemporaryNameFor("shard-00012.parquet");
+
+        Assert.Matches("^\\.videodata-tmp-shard-00012\\.parquet-[0-9a-f]{32}$", name);
+        Assert.True(OutputFile.IsTemporaryName(name));
+        Assert.True(OutputFile.IsTemporaryNameOf(name, "shard-00012.parquet"));
+        Assert.False(OutputFile.IsTemporaryNameOf(name, "shard-00012"));
+        Assert.False(OutputFile.IsTemporaryNameOf(OutputFile.TemporaryNameFor("shard-000123.parquet"), "shard-00012.parquet"));
+        Assert.False(OutputFile.IsTemporaryName("shard-00012.parquet"));
+        Assert.EndsWith(".mp4", OutputFile.TemporaryNameFor("demo.mp4", ".mp4"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_WriterFails_KeepsTheOldFileAndLeavesNoTemporaryFile()
+    {
+        var path = Path.Combine(_folder, "latest");
+        OutputFile.Write(path, stream => stream.Write("old\n"u8));
+
+        var error = Assert.Throws<InvalidOperationException>(() => OutputFile.Write(path, stream =>
+        {
+            stream.Write("half of the new"u8);
+            throw new InvalidOperationException("writer failed");
+        }));
+
+        Assert.Equal("writer failed", error.Message);
+        Assert.Equal("old\n", File.ReadAllText(path));
+        Assert.Equal([path], Directory.GetFiles(_folder));
+    }
+
+    [Fact]
+    public async Task WriteAsync_RegularFile_ReplacesItWholeAndLeavesOnlyTheTarget()
+    {
+        var path = Path.Combine(_folder, "sub", "plan.parquet");
+        await OutputFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(new byte[10], ct).AsTask());
+        await OutputFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(new byte[3], ct).AsTask());
+
+        Assert.Equal(3, new FileInfo(path).Length);
+        Assert.Equal([path], Directory.GetFiles(Path.Combine(_folder, "sub")));
+    }
+
+    [Fact]
     public async Task WriteAsync_CharacterDevice_WritesInPlaceAndTheNodeStaysADevice()
     {
         var device = DeviceNodes.CreateNull(Path.Combine(_folder, "null"));

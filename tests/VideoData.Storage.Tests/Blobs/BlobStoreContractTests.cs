@@ -236,6 +236,53 @@ public abstract class BlobStoreContractTests
     }
 
     [Fact]
+    public async Task WriteWithAsync_WriterSeeksBackToPatchAHeader_StoresTheFinalBytes()
+    {
+        // Parquet writers (plans, embeddings, caption tables) seek back into what they wrote: the stream must allow it.
+        var store = await CreateStoreAsync();
+        var body = RandomBytes(3 * MiB, 7);
+
+        await store.WriteWithAsync("with/patched.bin", async (stream, ct) =>
+        {
+            await stream.WriteAsync(new byte[8], ct);
+            await stream.WriteAsync(body, ct);
+            stream.Position = 0;
+            await stream.WriteAsync(BitConverter.GetBytes((long)body.Length), ct);
+        });
+
+        var stored = await ReadAllAsync(store, "with/patched.bin");
+        Assert.Equal(body.Length + 8, stored.Length);
+        Assert.Equal(body.Length, BitConverter.ToInt64(stored, 0));
+        Assert.Equal(body, stored[8..]);
+    }
+
+    [Fact]
+    public async Task WriteWithAsync_WriterFails_LeavesOldObjectAndNoOtherKeyOrTemporaryFile()
+    {
+        var store = await CreateStoreAsync();
+        var old = RandomBytes(MiB, 8);
+        await store.WriteAsync("with/obj.bin", new MemoryStream(old));
+        var spoolsBefore = Directory.GetFiles(Path.GetTempPath(), VideoData.Core.IO.OutputFile.TemporaryPrefix + "with_*").Length;
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.WriteWithAsync("with/obj.bin", async (stream, ct) =>
+        {
+            await stream.WriteAsync(RandomBytes(2 * MiB, 9), ct);
+            throw new InvalidDataException("the writer gave up");
+        }));
+
+        Assert.Equal("the writer gave up", error.Message);
+        Assert.Equal(old, await ReadAllAsync(store, "with/obj.bin"));
+        var keys = new List<string>();
+        await foreach (var blob in store.ListAsync("with/"))
+        {
+            keys.Add(blob.Key);
+        }
+
+        Assert.Equal(["with/obj.bin"], keys);
+        Assert.Equal(spoolsBefore, Directory.GetFiles(Path.GetTempPath(), VideoData.Core.IO.OutputFile.TemporaryPrefix + "with_*").Length);
+    }
+
+    [Fact]
     public async Task OpenReadAsync_ObjectReplacedWhileReading_SeesOldObjectOrFailsNeverAMix()
     {
         var store = await CreateStoreAsync();

@@ -25,7 +25,7 @@ public sealed class EmbeddingsFileTests : IDisposable
         Assert.Equal(lineaged.Vectors.ToArray(), read.Vectors.ToArray());
         Assert.Equal(8, read.Dimension);
         Assert.Equal(new EmbeddingLineage(EmbeddingSources.Model, "ckpt/epoch-3.bin", 3), read.Lineage);
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(_dir, VideoData.Core.IO.OutputFile.TemporaryPrefix + "*"));
     }
 
     [Fact]
