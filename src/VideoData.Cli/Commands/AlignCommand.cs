@@ -27,7 +27,7 @@ internal static class AlignCommand
             Required = true,
             HelpName = "DIR",
         };
-        var output = new Option<FileInfo>("--out") { Description = "The aligned caption table to write (Parquet).", Required = true, HelpName = "TABLE" };
+        var output = new Option<string>("--out") { Description = "The aligned caption table to write (Parquet): a path, or an object URI such as s3://bucket/run/aligned.parquet.", Required = true, HelpName = "TABLE" };
         var shards = new Option<string?>("--shards") { Description = "Feature shards (folder or URI) [default: the config's \"data.shards\"].", HelpName = "PATH|URI" };
         var window = new Option<int?>("--window") { Description = "W: whole-second offsets in [−W, W] are tried [default: the config's alignment.window_seconds, 8].", HelpName = "SECONDS" };
         var threshold = new Option<double?>("--threshold") { Description = "Segments scoring below this are dropped, except each video's best [default: the config's alignment.threshold, 0.3].", HelpName = "SCORE" };
@@ -63,6 +63,9 @@ internal static class AlignCommand
                 };
                 alignment.Validate();
 
+                // Parsed before the work: a malformed output URI fails now, not after the alignment.
+                using var outputs = new CommandOutputs();
+                var target = outputs.Target(parseResult.GetValue(output)!);
                 var resolved = TrainingCheckpoint.Resolve(parseResult.GetValue(checkpoint)!);
                 foreach (var warning in resolved.Warnings)
                 {
@@ -96,8 +99,8 @@ internal static class AlignCommand
                 }
 
                 var elapsed = clock.Elapsed;
-                var path = parseResult.GetValue(output)!.FullName;
-                await AlignmentTable.WriteAsync(table, path, cancellationToken).ConfigureAwait(false);
+                var path = target.Name;
+                await AlignmentTable.WriteAsync(table, target, cancellationToken).ConfigureAwait(false);
 
                 var rows = table.Segments;
                 var kept = rows.Count(r => r.Kept);

@@ -27,7 +27,7 @@ internal static class ClusterCommand
             Description = "Use the mean of each video's frozen features (epoch 0, before there is a model) from the feature shards in this folder "
                 + "(its shards/ subfolder when it has one, else its *.parquet files).",
         };
-        var output = new Option<FileInfo>("--out") { Description = "The plan file to write (Parquet: batch, position, video_id).", Required = true };
+        var output = new Option<string>("--out") { Description = "The plan file to write (Parquet: batch, position, video_id): a path, or an object URI such as s3://bucket/run/plans/epoch-0003.parquet.", Required = true, HelpName = "FILE|URI" };
         var k = new Option<int>("--k")
         {
             Description = "Neighbours per query, not counting the query (DESIGN §3: 64). The reference's num_cands 64 counts the query; --k 63 reproduces it.",
@@ -45,7 +45,7 @@ internal static class ClusterCommand
             DefaultValueFactory = _ => "4GiB",
         };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for the search (default: libtorch's choice, one per core)." };
-        var writeEmbeddings = new Option<FileInfo?>("--write-embeddings") { Description = "Also write the embeddings used (useful with --from-features)." };
+        var writeEmbeddings = new Option<string?>("--write-embeddings") { Description = "Also write the embeddings used (useful with --from-features): a path or an object URI.", HelpName = "FILE|URI" };
         var json = new Option<bool>("--json") { Description = "Print one JSON summary on stdout (rank 0 only) and the human-readable lines on stderr." };
         var collectiveTimeout = new Option<int>("--collective-timeout")
         {
@@ -100,6 +100,9 @@ internal static class ClusterCommand
                     throw new ArgumentException($"--collective-timeout {timeoutSeconds} must be at least 1 second.");
                 }
 
+                // Outputs are parsed before the work: a malformed URI fails in a second, not after the search.
+                using var outputs = new CommandOutputs();
+                _ = outputs.Target(parseResult.GetValue(output)!);
                 var clock = Stopwatch.StartNew();
                 var vectors = embeddingsFile is not null
                     ? await EmbeddingsFile.ReadAsync(embeddingsFile.FullName, cancellationToken).ConfigureAwait(false)
@@ -112,7 +115,7 @@ internal static class ClusterCommand
                 {
                     if (collective.Rank == 0 && parseResult.GetValue(writeEmbeddings) is { } keep)
                     {
-                        await EmbeddingsFile.WriteAsync(vectors, keep.FullName, cancellationToken).ConfigureAwait(false);
+                        await EmbeddingsFile.WriteAsync(vectors, outputs.Target(keep), cancellationToken).ConfigureAwait(false);
                     }
 
                     collective.Barrier();
@@ -121,10 +124,11 @@ internal static class ClusterCommand
                     var search = clock.Elapsed;
                     // Rank 0 reports every rank's search time: the per-rank rate the scale estimates start from.
                     var times = collective.Gather(BitConverter.GetBytes(search.TotalSeconds), 0)?.Select(b => BitConverter.ToDouble(b)).ToArray();
-                    var path = parseResult.GetValue(output)!.FullName;
+                    var target = outputs.Target(parseResult.GetValue(output)!);
+                    var path = target.Name;
                     if (collective.Rank == 0)
                     {
-                        await BatchPlan.WriteAsync(plan, path, cancellationToken).ConfigureAwait(false);
+                        await BatchPlan.WriteAsync(plan, target, cancellationToken).ConfigureAwait(false);
                         human.WriteLine(string.Create(
                             CultureInfo.InvariantCulture,
                             $"cluster: {vectors.Count} videos × {vectors.Dimension}-d ({vectors.Lineage}) read in {read.TotalSeconds:F1} s; "

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
-using VideoData.Core.IO;
+using VideoData.Storage.Blobs;
 
 namespace VideoData.Training.Alignment;
 
@@ -66,13 +66,13 @@ public sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<Alig
     public IReadOnlyDictionary<string, AlignedSegment[]> ByVideo() =>
         Segments.GroupBy(s => s.VideoId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.OrderBy(s => s.Segment).ToArray(), StringComparer.Ordinal);
 
-    /// <summary>Writes <paramref name="table"/> to <paramref name="path"/> atomically (temporary file, flush, rename).</summary>
-    public static async Task WriteAsync(AlignmentTable table, string path, CancellationToken cancellationToken = default)
+    /// <summary>Writes <paramref name="table"/> to <paramref name="target"/> (a local path or a store object) atomically (temporary file, flush, rename).</summary>
+    public static async Task WriteAsync(AlignmentTable table, OutputTarget target, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(table);
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentException.ThrowIfNullOrEmpty(target.Name, nameof(target));
         var rows = table.Segments;
-        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
+        await target.WriteAsync(async (stream, cancellationToken) =>
         {
             var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
@@ -100,7 +100,7 @@ public sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<Alig
                 await group.WriteAsync<double>(s_score, rows.Select(r => r.Score).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
                 await group.WriteAsync<bool>(s_kept, rows.Select(r => r.Kept).ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-        }, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a table written by <see cref="WriteAsync"/> (or by any tool writing the same columns and metadata).</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Parquet.Schema;
 using Parquet;
-using VideoData.Core.IO;
+using VideoData.Storage.Blobs;
 using VideoData.Training.Sampling;
 
 namespace VideoData.Training.Plans;
@@ -104,14 +104,14 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
     }
 
     /// <summary>
-    /// Writes <paramref name="plan"/> to <paramref name="path"/> atomically: to a temporary file in the same
+    /// Writes <paramref name="plan"/> to <paramref name="target"/> (a local path or a store object) atomically: to a temporary file in the same
     /// folder, then renamed over the target, so a reader never sees half a plan.
     /// </summary>
-    public static async Task WriteAsync(BatchPlan plan, string path, CancellationToken cancellationToken = default)
+    public static async Task WriteAsync(BatchPlan plan, OutputTarget target, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        plan.Validate(path);
+        ArgumentException.ThrowIfNullOrEmpty(target.Name, nameof(target));
+        plan.Validate(target.Name);
 
         var rows = plan.VideoCount;
         var batch = new int[rows];
@@ -129,7 +129,7 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
             }
         }
 
-        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
+        await target.WriteAsync(async (stream, cancellationToken) =>
         {
             var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
@@ -147,7 +147,7 @@ public sealed record BatchPlan(int Epoch, long Seed, string Kind, IReadOnlyList<
                 await group.WriteAsync<int>(s_positionField, position, cancellationToken: cancellationToken).ConfigureAwait(false);
                 await group.WriteAsync(s_videoIdField, ids).ConfigureAwait(false);
             }
-        }, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a plan written by <see cref="WriteAsync"/> (or by any tool writing the same columns and metadata).</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
-using VideoData.Core.IO;
+using VideoData.Storage.Blobs;
 
 namespace VideoData.Training.Retrieval;
 
@@ -33,15 +33,15 @@ public static class EmbeddingsFile
     private static readonly ParquetSchema s_schema = new(s_idField, new ListField("vector", s_elementField));
 
     /// <summary>
-    /// Writes <paramref name="embeddings"/> to <paramref name="path"/> atomically (a temporary file in the
+    /// Writes <paramref name="embeddings"/> to <paramref name="target"/> (a local path or a store object) atomically (a temporary file in the
     /// same folder, then a rename), so a reader never sees half a file.
     /// </summary>
-    public static async Task WriteAsync(VideoEmbeddings embeddings, string path, CancellationToken cancellationToken = default)
+    public static async Task WriteAsync(VideoEmbeddings embeddings, OutputTarget target, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(embeddings);
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentException.ThrowIfNullOrEmpty(target.Name, nameof(target));
         var dimension = embeddings.Dimension;
-        await OutputFile.WriteAsync(path, async (stream, cancellationToken) =>
+        await target.WriteAsync(async (stream, cancellationToken) =>
         {
             var writer = await ParquetWriter.CreateAsync(s_schema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
@@ -90,7 +90,7 @@ public static class EmbeddingsFile
                         cancellationToken).ConfigureAwait(false);
                 }
             }
-        }, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads an embeddings file written by <see cref="WriteAsync"/> or by any tool writing the same two columns.</summary>

@@ -2,6 +2,9 @@ using System.Text;
 using System.Text.Json;
 using Amazon.S3.Model;
 using VideoData.Pipeline.Status;
+using VideoData.Training.Data;
+using VideoData.Training.Plans;
+using VideoData.Training.Retrieval;
 using VideoData.Storage.Sharding;
 using VideoData.Testing.S3;
 
@@ -45,6 +48,55 @@ public sealed class StorageCommandsTests : IClassFixture<S3ServerFixture>, IDisp
 
         var table = await CliRunner.RunAsync(S3Environment(), "ls", $"s3://{bucket}/");
         Assert.Contains("3 objects, 2015 bytes", table.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cluster_OutAndWriteEmbeddingsAreS3Objects_WritesWhatALocalRunWrites()
+    {
+        var bucket = await _s3.CreateBucketAsync("cli-cluster");
+        var videos = SyntheticCorpus.Generate(new SyntheticCorpusOptions { Videos = 8, FeatureDim = 16, MinSeconds = 3, MaxSeconds = 5, Seed = 3 }).ToList();
+        var shards = Path.Combine(_folder, "shards");
+        await SyntheticShards.WriteAsync(videos, shards, videosPerShard: 8);
+        var localPlan = Path.Combine(_folder, "plan.parquet");
+        var localEmbeddings = Path.Combine(_folder, "embeddings.parquet");
+        string[] Arguments(string plan, string embeddings) => ["cluster", "--from-features", shards, "--out", plan, "--write-embeddings", embeddings, "--batch-videos", "4", "--k", "3", "--epoch", "2", "--json"];
+
+        var local = await CliRunner.RunAsync(null, Arguments(localPlan, localEmbeddings));
+        var remote = await CliRunner.RunAsync(S3Environment(), Arguments($"s3://{bucket}/run/plans/epoch-0002.parquet", $"s3://{bucket}/run/embeddings.parquet"));
+
+        Assert.True(local.ExitCode == 0, local.Stderr);
+        Assert.True(remote.ExitCode == 0, remote.Stderr);
+        Assert.Equal($"s3://{bucket}/run/plans/epoch-0002.parquet", JsonDocument.Parse(remote.Stdout).RootElement.GetProperty("plan").GetString());
+        var remotePlan = await DownloadAsync(bucket, "run/plans/epoch-0002.parquet", "remote-plan.parquet");
+        var remoteEmbeddings = await DownloadAsync(bucket, "run/embeddings.parquet", "remote-embeddings.parquet");
+        var expected = await BatchPlan.ReadAsync(localPlan);
+        var actual = await BatchPlan.ReadAsync(remotePlan);
+        Assert.Equal(2, actual.Epoch);
+        Assert.Equal(expected.Batches, actual.Batches);
+        Assert.Equal((await EmbeddingsFile.ReadAsync(localEmbeddings)).Vectors.ToArray(), (await EmbeddingsFile.ReadAsync(remoteEmbeddings)).Vectors.ToArray());
+        var keys = (await _s3.Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket })).S3Objects.Select(o => o.Key).Order(StringComparer.Ordinal);
+        Assert.Equal(["run/embeddings.parquet", "run/plans/epoch-0002.parquet"], keys);
+    }
+
+    [Fact]
+    public async Task Cluster_OutIsABucketNotAnObject_ExitsWithUsageErrorNamingIt()
+    {
+        var result = await CliRunner.RunAsync(S3Environment(), "cluster", "--embeddings", Path.Combine(_folder, "missing.parquet"), "--out", "s3://some-bucket/plans/");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("'s3://some-bucket/plans/' names a folder or bucket, not an object", result.Stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<string> DownloadAsync(string bucket, string key, string name)
+    {
+        using var response = await _s3.Client.GetObjectAsync(bucket, key);
+        var path = Path.Combine(_folder, name);
+        await using (var file = File.Create(path))
+        {
+            await response.ResponseStream.CopyToAsync(file);
+        }
+
+        return path;
     }
 
     [Fact]
