@@ -141,6 +141,13 @@ internal static class TrainCommand
                     throw new ArgumentException("--digests needs --data-only.");
                 }
 
+                if (rehearse && IsUri(loaded.Output))
+                {
+                    throw new NotSupportedException(
+                        $"--data-only reads the trainer's plans from a local output folder, and '{loaded.Output}' is a store location: "
+                        + "copy its plans/ to a local folder and pass that as --output.");
+                }
+
                 if (rehearse && parseResult.GetValue(resume))
                 {
                     throw new ArgumentException("--resume trains; it cannot be combined with --data-only.");
@@ -210,11 +217,41 @@ internal static class TrainCommand
     private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
     {
         options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
+        using var resolver = IsUri(loaded.Output) ? new BlobStoreResolver(new BlobStoreOptions { S3 = new VideoData.Storage.S3.S3StoreOptions().ApplyEnvironment() }) : null;
+        RemoteTrainingOutput? remote = null;
+        if (resolver is not null)
+        {
+            // An output in a store: the trainer works in a local staging folder (one per rank) that is pushed to the store
+            // after every checkpoint and at the end, and pulled from it before a resume (RemoteTrainingOutput's invariants).
+            var reference = resolver.Resolve(loaded.Output.EndsWith('/') ? loaded.Output : loaded.Output + "/");
+            var staging = RemoteTrainingOutput.StagingFolderFor(loaded.Output) + (options.Rank.WorldSize > 1 ? $"-rank-{options.Rank.Rank}" : string.Empty);
+            remote = new RemoteTrainingOutput(reference.Store, reference.Key, staging);
+            if (resume)
+            {
+                await remote.PullAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else if (options.Rank.Rank == 0)
+            {
+                var removed = await remote.PrepareFreshAsync(finish.Overwrite, cancellationToken).ConfigureAwait(false);
+                if (removed.Count > 0)
+                {
+                    (json ? Console.Error : Console.Out).WriteLine($"--overwrite: removed the previous run's {string.Join(", ", removed)} from {remote.Uri}");
+                }
+            }
+            else
+            {
+                remote.ClearStaging();
+            }
+
+            loaded = loaded with { Output = remote.Staging };
+            options = options with { OutputDirectory = remote.Staging };
+        }
+
         var (planner, trainVideos) = EpochPlannerFactory.CreateForTraining(loaded, data.Train, collective);
-        if (!resume && options.Rank.Rank == 0)
+        if (!resume && options.Rank.Rank == 0 && remote is null)
         {
             // Before the log is opened: the old run's log is part of what --overwrite removes.
-            FinishOptions.PrepareFreshOutput(options.OutputDirectory, finish.Overwrite);
+            FinishOptions.PrepareFreshOutput(options.OutputDirectory, finish.Overwrite, json ? Console.Error : Console.Out);
         }
 
         Directory.CreateDirectory(options.OutputDirectory);
@@ -230,7 +267,8 @@ internal static class TrainCommand
         string? resumeFrom = resume ? options.OutputDirectory : null;
         human.WriteLine(
             $"train {loaded.Name}: {data.Train.VideoIds.Count} videos, {data.HeldOut?.VideoIds.Count ?? 0} held out, "
-            + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, output {options.OutputDirectory}"
+            + $"{options.BatchVideos}×{options.Streamer.Sampler.ClipsPerVideo} clips per batch, model {loaded.Model.Preset}, device {loaded.Device}, "
+            + (remote is null ? $"output {options.OutputDirectory}" : $"output {remote.Uri} (staged in {remote.Staging})")
             + (options.Rank.WorldSize > 1 ? $", {options.Rank} (gradients averaged by {collective.Description})" : string.Empty));
         ITrainingObserver observers = observer;
         if (tensorboard is not null && options.Rank.Rank == 0)
@@ -238,6 +276,12 @@ internal static class TrainCommand
             var board = new TensorBoardObserver(tensorboard);
             human.WriteLine($"TensorBoard event files in {board.LogDir} (tensorboard --logdir {tensorboard})");
             observers = new FanOutObserver(observer, board);
+        }
+
+        if (remote is not null && options.Rank.Rank == 0)
+        {
+            // Last: the checkpoint's log line is written before the push that uploads the log.
+            observers = new FanOutObserver(observers, remote);
         }
 
         using var trainer = VideoClipTrainer.Create(options, trainVideos, data.HeldOut, planner, observers, resumeFrom, collective);
@@ -256,7 +300,12 @@ internal static class TrainCommand
         var digest = trainer.CheckRanksAgree("at the end of the run");
         if (options.Rank.Rank == 0)
         {
-            FinishOptions.Export(trainer, finish, observer.Write);
+            FinishOptions.Export(trainer, finish, observer.Write, human);
+            if (remote is not null)
+            {
+                await remote.PushAsync(cancellationToken).ConfigureAwait(false);
+                human.WriteLine($"output pushed to {remote.Uri}");
+            }
         }
 
         if (options.Rank.WorldSize > 1)
@@ -271,7 +320,7 @@ internal static class TrainCommand
                 {
                     command = "train",
                     name = loaded.Name,
-                    output = options.OutputDirectory,
+                    output = remote?.Uri ?? options.OutputDirectory,
                     world_size = options.Rank.WorldSize,
                     collective = collective.Description,
                     bucket_bytes = options.BucketBytes,
@@ -422,6 +471,8 @@ internal static class TrainCommand
             resolver?.Dispose();
         }
     }
+
+    private static bool IsUri(string output) => output.Contains("://", StringComparison.Ordinal);
 
     private sealed class ConsoleObserver(StreamWriter log, TextWriter human) : ITrainingObserver
     {

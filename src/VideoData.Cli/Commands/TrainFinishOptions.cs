@@ -44,7 +44,7 @@ internal static class FinishOptions
     /// A fresh run's output folder: refused when it holds another run (<see cref="TrainingOutput.EnsureFresh"/>), or cleared
     /// of that run first with <paramref name="overwrite"/>.
     /// </summary>
-    public static void PrepareFreshOutput(string outputDirectory, bool overwrite)
+    public static void PrepareFreshOutput(string outputDirectory, bool overwrite, TextWriter human)
     {
         if (!overwrite)
         {
@@ -55,12 +55,12 @@ internal static class FinishOptions
         var removed = TrainingOutput.Clear(outputDirectory);
         if (removed.Count > 0)
         {
-            Console.WriteLine($"--overwrite: removed the previous run's {string.Join(", ", removed.Select(Path.GetFileName))} from {outputDirectory}");
+            human.WriteLine($"--overwrite: removed the previous run's {string.Join(", ", removed.Select(Path.GetFileName))} from {outputDirectory}");
         }
     }
 
-    /// <summary>Writes the exports asked for, from the trainer's current weights.</summary>
-    public static void Export(VideoClipTrainer trainer, Values values, Action<object> log)
+    /// <summary>Writes the exports asked for, from the trainer's current weights; says so on <paramref name="human"/> (stderr under --json).</summary>
+    public static void Export(VideoClipTrainer trainer, Values values, Action<object> log, TextWriter human)
     {
         if (values.Pth is null && values.Safetensors is null)
         {
@@ -92,7 +92,7 @@ internal static class FinishOptions
 
         void Report(string path, string format)
         {
-            Console.WriteLine($"exported the model's state dict ({format}, global step {state.GlobalStep}) to {path}");
+            human.WriteLine($"exported the model's state dict ({format}, global step {state.GlobalStep}) to {path}");
             log(new { kind = "export", format, path, global_step = state.GlobalStep });
         }
     }

@@ -10,7 +10,7 @@ namespace VideoData.Training.Trainer;
 /// </summary>
 public static class TrainingOutput
 {
-    private static readonly string[] RunFolders = ["checkpoints", "plans", "embeddings", "alignment"];
+    internal static readonly string[] RunFolders = ["checkpoints", "plans", "embeddings", "alignment"];
 
     /// <summary>
     /// Throws <see cref="IOException"/> naming the folder and what it holds when <paramref name="outputDirectory"/> holds a

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using VideoData.Training.Plans;
 using VideoData.Training.Trainer;
+using VideoData.Testing.S3;
 
 namespace VideoData.Cli.Tests.Commands;
 
@@ -11,7 +12,7 @@ namespace VideoData.Cli.Tests.Commands;
 /// each step of a checkpoint save, then resumed: the checkpoints left behind are whole, and the resumed run reaches the
 /// uninterrupted run's losses at every step and its final weights bit for bit.
 /// </summary>
-public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.StraightRun straight) : IClassFixture<TrainCheckpointCrashTests.StraightRun>
+public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.StraightRun straight, S3ServerFixture s3) : IClassFixture<TrainCheckpointCrashTests.StraightRun>, IClassFixture<S3ServerFixture>
 {
     private const string KillVariable = "VIDEODATA_TEST_KILL_AT";
 
@@ -40,9 +41,9 @@ public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.Straight
         }
         """;
 
-    private static Dictionary<string, string?> Environment(string? killAt = null)
+    private static Dictionary<string, string?> Environment(string? killAt = null, IReadOnlyDictionary<string, string?>? extra = null)
     {
-        var environment = new Dictionary<string, string?>(StringComparer.Ordinal) { [KillVariable] = killAt ?? string.Empty };
+        var environment = new Dictionary<string, string?>(extra ?? new Dictionary<string, string?>(), StringComparer.Ordinal) { [KillVariable] = killAt ?? string.Empty };
         foreach (var (rank, world) in TrainingRank.EnvironmentVariables)
         {
             environment[rank] = string.Empty;
@@ -52,7 +53,10 @@ public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.Straight
         return environment;
     }
 
-    private static async Task<VideoData.Testing.VideoDataCli.Result> TrainAsync(string folder, string? killAt, params string[] extra)
+    private static Task<VideoData.Testing.VideoDataCli.Result> TrainAsync(string folder, string? killAt, params string[] extra) =>
+        TrainWithAsync(folder, killAt, null, extra);
+
+    private static async Task<VideoData.Testing.VideoDataCli.Result> TrainWithAsync(string folder, string? killAt, IReadOnlyDictionary<string, string?>? environment, params string[] extra)
     {
         Directory.CreateDirectory(folder);
         var config = Path.Combine(folder, "config.json");
@@ -61,7 +65,7 @@ public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.Straight
             await File.WriteAllTextAsync(config, Config(folder));
         }
 
-        return await CliRunner.RunAsync(Environment(killAt), ["train", "--config", config, .. extra]);
+        return await CliRunner.RunAsync(Environment(killAt, environment), ["train", "--config", config, .. extra]);
     }
 
     /// <summary>Every step the log recorded, in order (a resumed run logs again the steps after its checkpoint).</summary>
@@ -182,6 +186,71 @@ public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.Straight
         }
 
         Assert.Equal(6, LoggedSteps(folder).Count);
+    }
+
+    [Fact]
+    public async Task Train_OutputInS3_KilledBetweenAPushAndItsLatest_ResumesFromTheBucketOnAnotherMachineBitForBit()
+    {
+        var folder = Path.Combine(straight.Root, "s3");
+        var bucket = await s3.CreateBucketAsync("train-output");
+        var output = $"s3://{bucket}/runs/a";
+        Dictionary<string, string?> Machine(string name) => new(StringComparer.Ordinal)
+        {
+            ["VIDEODATA_S3_ENDPOINT"] = s3.Endpoint.ToString(),
+            ["VIDEODATA_S3_PATH_STYLE"] = "true",
+            ["VIDEODATA_S3_CHUNK_ENCODING"] = "false",
+            ["VIDEODATA_S3_CHECKSUM"] = "when_required",
+            ["AWS_ACCESS_KEY_ID"] = S3ServerFixture.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey,
+            // Each "machine" stages in its own folder: the resume has nothing local to lean on.
+            ["VIDEODATA_TRAIN_STAGING"] = Directory.CreateDirectory(Path.Combine(folder, name)).FullName,
+        };
+
+        // The third push (after the mid-epoch save at global step 4) dies once its files are up and before its latest.
+        var killed = await TrainWithAsync(folder, "remote.files-pushed#3", Machine("first"), "--output", output);
+        Assert.True(killed.ExitCode == Killed, $"expected death by SIGKILL, got exit {killed.ExitCode}: {killed.Stdout}{killed.Stderr}");
+        Assert.Equal(["step-000000003", "step-000000002"], (await ReadObjectAsync(bucket, "runs/a/checkpoints/latest")).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var refused = await TrainWithAsync(folder, null, Machine("second"), "--output", output);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"output '{output}/' already holds a training run", refused.Stderr, StringComparison.Ordinal);
+
+        var export = Path.Combine(folder, "model.safetensors");
+        var resumed = await TrainWithAsync(folder, null, Machine("third"), "--output", output, "--resume", "--export-safetensors", export, "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        Assert.Contains("(global step 3)", resumed.Stderr, StringComparison.Ordinal);
+        Assert.Equal($"{output}/", JsonDocument.Parse(resumed.Stdout).RootElement.GetProperty("output").GetString());
+
+        // The bucket now holds what a local uninterrupted run holds: the same losses, weights and export, two checkpoints.
+        var logged = (await ReadObjectAsync(bucket, "runs/a/train-log.jsonl")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("kind").GetString() == "step")
+            .Select(e => (e.GetProperty("global_step").GetInt64(), e.GetProperty("loss").GetSingle()))
+            .GroupBy(s => s.Item1).Select(g => (g.Key, g.First().Item2)).OrderBy(s => s.Key).ToList();
+        Assert.Equal(straight.Losses, logged);
+        Assert.Equal(straight.Export, File.ReadAllBytes(export));
+        var latest = (await ReadObjectAsync(bucket, "runs/a/checkpoints/latest")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["step-000000006", "step-000000004"], latest);
+        using (var model = await s3.Client.GetObjectAsync(bucket, $"runs/a/checkpoints/{latest[0]}/model.bin"))
+        using (var bytes = new MemoryStream())
+        {
+            await model.ResponseStream.CopyToAsync(bytes);
+            Assert.Equal(straight.ModelSha256, Convert.ToHexStringLower(SHA256.HashData(bytes.ToArray())));
+        }
+
+        var keys = (await s3.Client.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket })).S3Objects.Select(o => o.Key).ToList();
+        var checkpointFolders = keys.Where(k => k.StartsWith("runs/a/checkpoints/step-", StringComparison.Ordinal)).Select(k => k.Split('/')[3]).Distinct().Order(StringComparer.Ordinal);
+        Assert.Equal(latest.Order(StringComparer.Ordinal), checkpointFolders);
+        Assert.Contains("runs/a/plans/epoch-0000.parquet", keys);
+        Assert.Contains("runs/a/plans/epoch-0001.parquet", keys);
+        Assert.DoesNotContain(keys, k => k.Contains(".videodata-tmp-", StringComparison.Ordinal));
+    }
+
+    private async Task<string> ReadObjectAsync(string bucket, string key)
+    {
+        using var response = await s3.Client.GetObjectAsync(bucket, key);
+        using var reader = new StreamReader(response.ResponseStream);
+        return await reader.ReadToEndAsync();
     }
 
     [Fact]
