@@ -23,7 +23,7 @@ internal static class TrainCommand
             HelpName = "FILE",
             Required = true,
         };
-        var output = new Option<string?>("--output") { Description = "Output folder for plans, checkpoints and train-log.jsonl [default: the config's \"output\"].", HelpName = "DIR" };
+        var output = new Option<string?>("--output") { Description = "Output folder for plans, checkpoints and train-log.jsonl, or a store location (s3://bucket/run/: staged locally, pushed after every checkpoint, pulled by --resume) [default: the config's \"output\"].", HelpName = "DIR" };
         var shards = new Option<string?>("--shards")
         {
             Description = "Feature shards to train on, a folder (out/demo/features/shards) or a URI (s3://bucket/features/shards/) [default: the config's \"data.shards\"; "
