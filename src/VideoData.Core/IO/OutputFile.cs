@@ -123,30 +123,14 @@ public static class OutputFile
     /// </summary>
     public static void Write(string path, Action<Stream> write, bool flushToDisk = true)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = TemporaryPathFor(full);
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
-            {
-                write(stream);
-                stream.Flush(flushToDisk);
-            }
 
-            Publish(temporary, full, durable: false);
-            if (flushToDisk && !IsWrittenInPlace(full))
-            {
-                FlushFolder(Path.GetDirectoryName(full)!);
-            }
-        }
-        catch
+        // Nothing in the writer awaits, so this completes synchronously: one code path for both forms.
+        WriteAsync(path, (stream, _) =>
         {
-            TryDelete(temporary);
-            throw;
-        }
+            write(stream);
+            return Task.CompletedTask;
+        }, flushToDisk).GetAwaiter().GetResult();
     }
 
     /// <summary>Flushes the data of the file at <paramref name="path"/> to the disk.</summary>
