@@ -130,13 +130,5 @@ public sealed class MediaCommandsTests : IClassFixture<S3ServerFixture>, IDispos
         Assert.Contains("auto", result.Stderr, StringComparison.Ordinal);
     }
 
-    private Dictionary<string, string?> S3Environment() => new()
-    {
-        ["VIDEODATA_S3_ENDPOINT"] = _s3.Endpoint.ToString(),
-        ["VIDEODATA_S3_PATH_STYLE"] = "true",
-        ["VIDEODATA_S3_CHUNK_ENCODING"] = "false",
-        ["VIDEODATA_S3_CHECKSUM"] = "when_required",
-        ["AWS_ACCESS_KEY_ID"] = S3ServerFixture.AccessKey,
-        ["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey,
-    };
+    private Dictionary<string, string?> S3Environment() => _s3.ProgramEnvironment();
 }

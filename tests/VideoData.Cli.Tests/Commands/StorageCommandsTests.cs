@@ -20,15 +20,7 @@ public sealed class StorageCommandsTests : IClassFixture<S3ServerFixture>, IDisp
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private Dictionary<string, string?> S3Environment() => new()
-    {
-        ["VIDEODATA_S3_ENDPOINT"] = _s3.Endpoint.ToString(),
-        ["VIDEODATA_S3_PATH_STYLE"] = "true",
-        ["VIDEODATA_S3_CHUNK_ENCODING"] = "false",
-        ["VIDEODATA_S3_CHECKSUM"] = "when_required",
-        ["AWS_ACCESS_KEY_ID"] = S3ServerFixture.AccessKey,
-        ["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey,
-    };
+    private Dictionary<string, string?> S3Environment() => _s3.ProgramEnvironment();
 
     [Fact]
     public async Task Ls_S3Prefix_ListsObjectsWithSizes()

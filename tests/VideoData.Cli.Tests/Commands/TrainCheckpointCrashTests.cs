@@ -194,17 +194,13 @@ public sealed class TrainCheckpointCrashTests(TrainCheckpointCrashTests.Straight
         var folder = Path.Combine(straight.Root, "s3");
         var bucket = await s3.CreateBucketAsync("train-output");
         var output = $"s3://{bucket}/runs/a";
-        Dictionary<string, string?> Machine(string name) => new(StringComparer.Ordinal)
+        Dictionary<string, string?> Machine(string name)
         {
-            ["VIDEODATA_S3_ENDPOINT"] = s3.Endpoint.ToString(),
-            ["VIDEODATA_S3_PATH_STYLE"] = "true",
-            ["VIDEODATA_S3_CHUNK_ENCODING"] = "false",
-            ["VIDEODATA_S3_CHECKSUM"] = "when_required",
-            ["AWS_ACCESS_KEY_ID"] = S3ServerFixture.AccessKey,
-            ["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey,
             // Each "machine" stages in its own folder: the resume has nothing local to lean on.
-            ["VIDEODATA_TRAIN_STAGING"] = Directory.CreateDirectory(Path.Combine(folder, name)).FullName,
-        };
+            var environment = s3.ProgramEnvironment();
+            environment["VIDEODATA_TRAIN_STAGING"] = Directory.CreateDirectory(Path.Combine(folder, name)).FullName;
+            return environment;
+        }
 
         // The third push (after the mid-epoch save at global step 4) dies once its files are up and before its latest.
         var killed = await TrainWithAsync(folder, "remote.files-pushed#3", Machine("first"), "--output", output);

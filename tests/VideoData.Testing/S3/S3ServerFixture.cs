@@ -104,6 +104,20 @@ public sealed class S3ServerFixture : IAsyncLifetime
         });
     }
 
+    /// <summary>
+    /// The environment that points a <c>videodata</c> process at this server (endpoint, path-style addressing, no chunk
+    /// encoding, checksums only when required, its keys). A fresh dictionary: callers may add to it.
+    /// </summary>
+    public Dictionary<string, string?> ProgramEnvironment() => new(StringComparer.Ordinal)
+    {
+        ["VIDEODATA_S3_ENDPOINT"] = Endpoint.ToString(),
+        ["VIDEODATA_S3_PATH_STYLE"] = "true",
+        ["VIDEODATA_S3_CHUNK_ENCODING"] = "false",
+        ["VIDEODATA_S3_CHECKSUM"] = "when_required",
+        ["AWS_ACCESS_KEY_ID"] = AccessKey,
+        ["AWS_SECRET_ACCESS_KEY"] = SecretKey,
+    };
+
     /// <summary>Creates a new, empty bucket with a unique name starting with <paramref name="prefix"/> and returns its name.</summary>
     public async Task<string> CreateBucketAsync(string prefix = "test")
     {
