@@ -2,35 +2,42 @@ using VideoData.Features.Runtime;
 
 namespace VideoData.Features.Tests.Runtime;
 
-// The worker is process-wide state, and an encoder running in another test would send its batches to a serving
-// thread: these run in the torch collection, one at a time.
-[Collection(TorchCollection.Name)]
-public sealed class MainThreadWorkerTests
+public sealed class ComputeThreadTests
 {
     [Fact]
-    public void Invoke_NotServing_RunsOnTheCallingThread()
+    public async Task RunAsync_OnADedicatedThread_RunsEveryItemThereOneAtATimeAndNeverOnTheCaller()
     {
-        Assert.False(MainThreadWorker.IsServing);
-        var caller = Environment.CurrentManagedThreadId;
+        using var thread = ComputeThread.Start();
+        var running = 0;
+        var overlapped = false;
 
-        var ranOn = MainThreadWorker.Invoke(() => Environment.CurrentManagedThreadId);
+        var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () => (Entry: Environment.CurrentManagedThreadId, Ran: await thread.RunAsync(() =>
+        {
+            overlapped |= Interlocked.Increment(ref running) > 1;
+            Thread.Sleep(5);
+            Interlocked.Decrement(ref running);
+            return Environment.CurrentManagedThreadId;
+        })))).ToArray();
+        var done = await Task.WhenAll(callers);
 
-        Assert.Equal(caller, ranOn);
+        Assert.All(done, d => Assert.Equal(thread.ThreadId, d.Ran));
+        Assert.DoesNotContain(thread.ThreadId, done.Select(d => d.Entry));
+        Assert.False(overlapped);
     }
 
     [Fact]
-    public void Serve_InvokeFromPoolThreads_RunsEachItemOnTheServingThreadOneAtATime()
+    public void Serve_RunAsyncFromPoolThreads_RunsEachItemOnTheServingThreadOneAtATime()
     {
         var serving = Environment.CurrentManagedThreadId;
+        var thread = ComputeThread.ForCurrentThread();
         var running = 0;
         var overlapped = false;
         int[] ranOn = [];
         int[] entryThreads = [];
 
-        var result = MainThreadWorker.Serve(async () =>
+        var result = thread.Serve(async () =>
         {
-            Assert.True(MainThreadWorker.IsServing);
-            var callers = Enumerable.Range(0, 8).Select(i => Task.Run(() => (Entry: Environment.CurrentManagedThreadId, Ran: MainThreadWorker.Invoke(() =>
+            var callers = Enumerable.Range(0, 8).Select(i => Task.Run(async () => (Entry: Environment.CurrentManagedThreadId, Ran: await thread.RunAsync(() =>
             {
                 overlapped |= Interlocked.Increment(ref running) > 1;
                 Thread.Sleep(5);
@@ -47,33 +54,55 @@ public sealed class MainThreadWorkerTests
         Assert.All(ranOn, id => Assert.Equal(serving, id));
         Assert.DoesNotContain(serving, entryThreads);
         Assert.False(overlapped);
-        Assert.False(MainThreadWorker.IsServing);
     }
 
     [Fact]
     public void Serve_WorkThrows_TheCallerGetsTheExceptionAndServingGoesOn()
     {
-        var result = MainThreadWorker.Serve(async () =>
+        var thread = ComputeThread.ForCurrentThread();
+        var result = thread.Serve(async () =>
         {
-            var failure = await Task.Run(() => Assert.Throws<InvalidDataException>(() => MainThreadWorker.Invoke<int>(() => throw new InvalidDataException("bad batch"))));
+            var failure = await Assert.ThrowsAsync<InvalidDataException>(async () => await thread.RunAsync<int>(() => throw new InvalidDataException("bad batch")));
             Assert.Equal("bad batch", failure.Message);
-            return await Task.Run(() => MainThreadWorker.Invoke(() => 7));
+            return await thread.RunAsync(() => 7);
         });
 
         Assert.Equal(7, result);
     }
 
     [Fact]
-    public void Serve_EntryFails_RethrowsAndStopsServing()
+    public async Task Serve_EntryFails_RethrowsAndLaterWorkIsRefusedInsteadOfRunningElsewhere()
     {
-        var failure = Assert.Throws<TimeoutException>(() => MainThreadWorker.Serve(async () =>
+        var thread = ComputeThread.ForCurrentThread();
+        var failure = Assert.Throws<TimeoutException>(() => thread.Serve<int>(async () =>
         {
             await Task.Yield();
             throw new TimeoutException("entry failed");
         }));
 
         Assert.Equal("entry failed", failure.Message);
-        Assert.False(MainThreadWorker.IsServing);
-        Assert.Equal(Environment.CurrentManagedThreadId, MainThreadWorker.Invoke(() => Environment.CurrentManagedThreadId));
+        Assert.Throws<InvalidOperationException>(() => thread.Serve(() => Task.FromResult(0)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => thread.RunAsync(() => 1).AsTask()));
+    }
+
+    [Fact]
+    public async Task Serve_OnAnotherThread_IsRefused()
+    {
+        var thread = ComputeThread.ForCurrentThread();
+
+        var failure = await Task.Run(() => Assert.Throws<InvalidOperationException>(() => thread.Serve(() => Task.FromResult(0))));
+
+        Assert.Contains("ForCurrentThread", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_OnTheThreadItself_RunsInlineInsteadOfDeadlocking()
+    {
+        using var thread = ComputeThread.Start();
+
+        var (outer, inner) = await thread.RunAsync(() => (Environment.CurrentManagedThreadId, thread.Run(() => Environment.CurrentManagedThreadId)));
+
+        Assert.Equal(thread.ThreadId, outer);
+        Assert.Equal(thread.ThreadId, inner);
     }
 }
