@@ -48,10 +48,9 @@ internal static class PreprocessCommand
 
                 worker = WorkerSlot.Resolve(parseResult.GetValue(options.ShardIndex), options.FlagShardCount(parseResult), definition.ShardCount);
             }
-            catch (Exception ex) when (ex is PipelineDefinitionException or ArgumentException or FormatException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("preprocess", null, ex, 2);
             }
 
             return await RunAsync(definition, worker, parseResult.GetValue(options.RetryFailed), parseResult.GetValue(options.Progress), computeThread, cancellationToken, progressInterval: parseResult.GetValue(options.ProgressInterval)).ConfigureAwait(false);
@@ -91,10 +90,9 @@ internal static class PreprocessCommand
             Console.Error.WriteLine("videodata preprocess: stopped; nothing partial was published. Run the same command again to resume.");
             return signal == 0 ? 130 : signal;
         }
-        catch (Exception ex) when (ex is PipelineDefinitionException or ManifestException or NotSupportedException or FormatException or InvalidDataException or IOException or ArgumentException or VideoData.Core.Failures.VideoDataException)
+        catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
         {
-            Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
-            return 1;
+            return CommandFailures.Report("preprocess", null, ex, 1);
         }
 
         Print(summary, progress, display.Mode);

@@ -200,10 +200,9 @@ internal static class TrainCommand
                 collective.Dispose();
                 return code;
             }
-            catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata train: {file.FullName}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("train", file.FullName, ex, 2);
             }
         });
         return command;

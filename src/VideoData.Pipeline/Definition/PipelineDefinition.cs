@@ -482,11 +482,14 @@ public static class PipelineDefinitionLoader
 }
 
 /// <summary>A pipeline definition or override is invalid; the message names the field and value.</summary>
-public sealed class PipelineDefinitionException : Exception
+public sealed class PipelineDefinitionException : VideoData.Core.Failures.UserFacingException
 {
     /// <summary>Creates the exception.</summary>
     public PipelineDefinitionException(string message, Exception? innerException = null)
-        : base(message, innerException)
+        : base(message, null, innerException)
     {
     }
+
+    /// <summary><c>config</c>.</summary>
+    public override string FailureClassName => "config";
 }

@@ -272,14 +272,14 @@ public sealed class VideoClipTrainer : IDisposable
                         }
 
                         // On the host's thread, whose intra-op thread count was set once: the same count every step, resumed or not.
-                        var (loss, reduceTime) = await _host.RunAsync(() => Step(batch, lr), cancellationToken).ConfigureAwait(false);
+                        var (loss, reduceTime, threads) = await _host.RunAsync(() => Step(batch, lr), cancellationToken).ConfigureAwait(false);
                         if (Options.DigestEverySteps > 0 && (_state.GlobalStep + 1) % Options.DigestEverySteps == 0)
                         {
                             CheckRanksAgree(string.Create(CultureInfo.InvariantCulture, $"after global step {_state.GlobalStep}"));
                         }
 
                         var elapsed = clock.Elapsed;
-                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount) { AllReduceTime = reduceTime };
+                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount) { AllReduceTime = reduceTime, IntraOpThreads = threads };
                         _state = _state with { NextStep = batch.Step + 1, GlobalStep = _state.GlobalStep + 1 };
                         steps++;
                         lossSum += loss;
@@ -425,7 +425,7 @@ public sealed class VideoClipTrainer : IDisposable
         }
     }
 
-    private (float Loss, TimeSpan ReduceTime) Step(ClipBatch batch, double learningRate)
+    private (float Loss, TimeSpan ReduceTime, int Threads) Step(ClipBatch batch, double learningRate)
     {
         using var scope = NewDisposeScope();
         Model.train();
@@ -450,7 +450,7 @@ public sealed class VideoClipTrainer : IDisposable
         }
 
         _optimizer.Step(learningRate);
-        return (value, reduceTime);
+        return (value, reduceTime, get_num_threads());
     }
 
     /// <summary>The mean of the text→video and video→text cross-entropies over the similarity matrix <paramref name="logits"/>.</summary>
