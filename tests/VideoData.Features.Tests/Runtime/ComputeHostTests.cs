@@ -7,19 +7,10 @@ namespace VideoData.Features.Tests.Runtime;
 [Collection(TorchCollection.Name)]
 public sealed class ComputeHostTests
 {
-    private static int RunOnNewThread(Func<int> work)
-    {
-        var result = 0;
-        var thread = new Thread(() => result = work());
-        thread.Start();
-        thread.Join();
-        return result;
-    }
-
     [Fact]
     public async Task Start_SetsTheIntraOpCountOnceAndEveryWorkItemSeesItWhateverOtherThreadsSet()
     {
-        var normal = RunOnNewThread(get_num_threads);
+        var normal = IntraOpThreadsTests.RunOnNewThread(get_num_threads);
         var wanted = normal + 1;
         using var host = ComputeHost.Start(new ComputeHostOptions { IntraOpThreads = wanted });
         try
@@ -27,7 +18,7 @@ public sealed class ComputeHostTests
             Assert.Equal(wanted, host.IntraOpThreads);
 
             // Another thread changing its own count (a retrieval worker lowering it for a moment) does not reach the host's.
-            RunOnNewThread(() => { set_num_threads(1); return 0; });
+            IntraOpThreadsTests.RunOnNewThread(() => { set_num_threads(1); return 0; });
             var seen = new List<int>();
             for (var i = 0; i < 3; i++)
             {
@@ -39,7 +30,7 @@ public sealed class ComputeHostTests
         }
         finally
         {
-            RunOnNewThread(() => { set_num_threads(normal); return 0; });
+            IntraOpThreadsTests.RunOnNewThread(() => { set_num_threads(normal); return 0; });
         }
     }
 

@@ -4,13 +4,11 @@ namespace VideoData.Features.Tests.Runtime;
 
 public sealed class ComputeThreadTests
 {
-    [Fact]
-    public async Task RunAsync_OnADedicatedThread_RunsEveryItemThereOneAtATimeAndNeverOnTheCaller()
+    /// <summary>Eight pool threads post one item each; returns (posting thread, thread that ran it) and whether two items overlapped.</summary>
+    private static async Task<((int Entry, int Ran)[] Runs, bool Overlapped)> PostFromEightPoolThreadsAsync(ComputeThread thread)
     {
-        using var thread = ComputeThread.Start();
         var running = 0;
         var overlapped = false;
-
         var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () => (Entry: Environment.CurrentManagedThreadId, Ran: await thread.RunAsync(() =>
         {
             overlapped |= Interlocked.Increment(ref running) > 1;
@@ -18,7 +16,15 @@ public sealed class ComputeThreadTests
             Interlocked.Decrement(ref running);
             return Environment.CurrentManagedThreadId;
         })))).ToArray();
-        var done = await Task.WhenAll(callers);
+        return (await Task.WhenAll(callers), overlapped);
+    }
+
+    [Fact]
+    public async Task RunAsync_OnADedicatedThread_RunsEveryItemThereOneAtATimeAndNeverOnTheCaller()
+    {
+        using var thread = ComputeThread.Start();
+
+        var (done, overlapped) = await PostFromEightPoolThreadsAsync(thread);
 
         Assert.All(done, d => Assert.Equal(thread.ThreadId, d.Ran));
         Assert.DoesNotContain(thread.ThreadId, done.Select(d => d.Entry));
@@ -30,21 +36,13 @@ public sealed class ComputeThreadTests
     {
         var serving = Environment.CurrentManagedThreadId;
         var thread = ComputeThread.ForCurrentThread();
-        var running = 0;
         var overlapped = false;
         int[] ranOn = [];
         int[] entryThreads = [];
 
         var result = thread.Serve(async () =>
         {
-            var callers = Enumerable.Range(0, 8).Select(i => Task.Run(async () => (Entry: Environment.CurrentManagedThreadId, Ran: await thread.RunAsync(() =>
-            {
-                overlapped |= Interlocked.Increment(ref running) > 1;
-                Thread.Sleep(5);
-                Interlocked.Decrement(ref running);
-                return Environment.CurrentManagedThreadId;
-            })))).ToArray();
-            var done = await Task.WhenAll(callers);
+            (var done, overlapped) = await PostFromEightPoolThreadsAsync(thread);
             ranOn = done.Select(d => d.Ran).ToArray();
             entryThreads = done.Select(d => d.Entry).ToArray();
             return 42;
