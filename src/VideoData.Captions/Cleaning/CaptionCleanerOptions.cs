@@ -6,9 +6,6 @@ public enum DedupMode
     /// <summary>The reference (VideoCLIP/MMPT) algorithm of DESIGN §3, its coin flip seeded by (seed, video id).</summary>
     Reference,
 
-    /// <summary>Keep segments as read (after validation and normalization).</summary>
-    None,
-
     /// <summary>
     /// The reference algorithm with its overlaps restricted to whole words: an overlap (and the "previous text ends
     /// with the current one" merge) is taken only where it is one or more whole words on both sides (bounded by the
@@ -16,6 +13,9 @@ public enum DedupMode
     /// same seeded coin decides. Not the reference: opt in with <c>captions.dedup: words</c>.
     /// </summary>
     Words,
+
+    /// <summary>Keep segments as read (after validation and normalization).</summary>
+    None,
 }
 
 /// <summary>Options of <see cref="CaptionCleaner"/>; validated when the cleaner is created.</summary>

@@ -130,10 +130,9 @@ internal static class AlignCommand
 
                 return 0;
             }
-            catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata align: {file.FullName}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("align", file.FullName, ex, 2);
             }
         });
         return command;
@@ -223,10 +222,9 @@ internal static class AlignCommand
 
                 return 0;
             }
-            catch (Exception ex) when (ex is IOException or ArgumentException or KeyNotFoundException or BlobStoreException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata align inspect: {file.FullName}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("align inspect", file.FullName, ex, 2);
             }
         });
         return command;

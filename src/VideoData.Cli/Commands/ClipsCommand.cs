@@ -130,10 +130,9 @@ internal static class ClipsCommand
 
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or KeyNotFoundException or IOException or BlobStoreException or FormatException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata clips: {input}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("clips", input, ex, 2);
             }
         });
         return command;

@@ -171,10 +171,9 @@ internal static class ClusterCommand
                 collective.Dispose();
                 return 0;
             }
-            catch (Exception ex) when (IsInputFailure(ex))
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata cluster: {input}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("cluster", input, ex, 2);
             }
         });
         return command;
@@ -252,10 +251,9 @@ internal static class ClusterCommand
 
                 return 0;
             }
-            catch (Exception ex) when (IsInputFailure(ex))
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata cluster inspect: {planFile.FullName}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("cluster inspect", planFile.FullName, ex, 2);
             }
         });
         return command;
@@ -317,7 +315,4 @@ internal static class ClusterCommand
 
         return BatchSimilarity.MeanPairwiseCosine(vectors, ids[..take]);
     }
-
-    private static bool IsInputFailure(Exception ex) =>
-        ex is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or FormatException or NotSupportedException or IOException;
 }

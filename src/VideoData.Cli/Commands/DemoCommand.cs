@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VideoData.Cli.Progress;
+using VideoData.Features.Runtime;
 using VideoData.Pipeline.Demo;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Status;
@@ -12,7 +13,8 @@ namespace VideoData.Cli.Commands;
 /// <summary><c>videodata demo</c>: the main job end to end on the embedded default (local folder, CPU, a generated corpus).</summary>
 internal static class DemoCommand
 {
-    public static Command Create()
+    /// <param name="computeThread">The thread the encoder's libtorch work runs on (the CLI's main thread); null: a dedicated one.</param>
+    public static Command Create(ComputeThread? computeThread = null)
     {
         var folder = new Option<string>("--out") { Description = "Folder for the generated corpus (corpus/) and the outputs (features/).", DefaultValueFactory = _ => "out/demo" };
         var videos = new Option<int>("--videos") { Description = "Good videos to generate (four broken ones are added).", DefaultValueFactory = _ => 8 };
@@ -65,7 +67,7 @@ internal static class DemoCommand
             }
 
             var definition = PipelineDefinitionLoader.Load(null, overrides);
-            var exit = await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), cancellationToken, summary =>
+            var exit = await PreprocessCommand.RunAsync(definition, WorkerSlot.Single, retryFailed: false, parseResult.GetValue(progress), computeThread, cancellationToken, summary =>
             {
                 // Shard data files are uniquely named; the ledger names the current one.
                 var first = summary.Ledgers.FirstOrDefault(l => l.DataFile is not null)?.DataFile ?? "shards/shard-00000-….parquet";

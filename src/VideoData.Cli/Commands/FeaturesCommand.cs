@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
+using VideoData.Features.Runtime;
 using VideoData.Features.Shards;
 using VideoData.Media.Decode;
 using VideoData.Storage.Blobs;
@@ -21,7 +22,8 @@ internal static class FeaturesCommand
         ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".3gp",
     };
 
-    public static Command Create()
+    /// <param name="computeThread">The thread the encoder's libtorch work runs on (the CLI's main thread); null: a dedicated one.</param>
+    public static Command Create(ComputeThread? computeThread = null)
     {
         var input = new Argument<string>("input")
         {
@@ -126,10 +128,11 @@ internal static class FeaturesCommand
                 };
                 var inputs = ListInputs(target);
                 var weightsPath = parseResult.GetValue(weights)!;
+                using var host = ComputeHost.Start(new ComputeHostOptions { IntraOpThreads = encoderOptions.Threads, NativeHeap = NativeHeapPolicy.Reuse }, computeThread);
                 S3dEncoder encoder;
                 try
                 {
-                    encoder = S3dEncoder.Create(weightsPath, encoderOptions);
+                    encoder = S3dEncoder.Create(weightsPath, encoderOptions, host);
                 }
                 catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
                 {

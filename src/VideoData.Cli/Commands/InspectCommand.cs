@@ -49,10 +49,9 @@ internal static class InspectCommand
 
                 return 0;
             }
-            catch (Exception e) when (e is InvalidDataException or FileNotFoundException or IOException or FormatException or ArgumentException)
+            catch (Exception e) when (CommandFailures.IsInputFailure(e))
             {
-                Console.Error.WriteLine($"videodata inspect: {target}: {e.Message}");
-                return 1;
+                return CommandFailures.Report("inspect", target, e, 1);
             }
         });
         return command;

@@ -69,7 +69,7 @@ internal static class LsCommand
 
                 return 0;
             }
-            catch (Exception ex) when (StorageFlags.IsInputFailure(ex))
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
                 return StorageFlags.Report("ls", target, "invalid location", ex);
             }
@@ -96,10 +96,6 @@ internal sealed class StorageFlags
         }
     }
 
-    /// <summary>Whether <paramref name="ex"/> is a bad input or a storage failure (reported in one line), not a bug.</summary>
-    public static bool IsInputFailure(Exception ex) =>
-        ex is FormatException or ArgumentException or BlobStoreException or VideoDataException or IOException or UnauthorizedAccessException;
-
     /// <summary>
     /// Prints <c>videodata COMMAND: INPUT: CLASS: message</c> on standard error and returns the exit code: 2 for
     /// a malformed input (class <paramref name="invalidClass"/>), 1 for a storage failure (class <c>fetch</c>).
@@ -107,8 +103,7 @@ internal sealed class StorageFlags
     public static int Report(string command, string input, string invalidClass, Exception ex)
     {
         var invalid = ex is FormatException or ArgumentException;
-        Console.Error.WriteLine($"videodata {command}: {input}: {(invalid ? invalidClass : FailureClass.Fetch.ToName())}: {ex.Message}");
-        return invalid ? 2 : 1;
+        return CommandFailures.Report(command, input, ex, invalid ? 2 : 1, invalid ? invalidClass : FailureClass.Fetch.ToName());
     }
 
     /// <summary>Environment first, then flags; credentials always from the standard AWS chain. Throws <see cref="ArgumentException"/> naming a bad value.</summary>

@@ -65,10 +65,9 @@ internal static class PlanCommand
 
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or InvalidDataException or IOException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException or UnauthorizedAccessException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata plan: {ex.Message}");
-                return ex is ArgumentException or FormatException ? 2 : 1;
+                return CommandFailures.Report("plan", null, ex, ex is ArgumentException or FormatException ? 2 : 1);
             }
         });
         return command;

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using VideoData.Cli.Progress;
+using VideoData.Features.Runtime;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Run;
 using VideoData.Storage.Manifests;
@@ -14,7 +15,8 @@ namespace VideoData.Cli.Commands;
 /// <summary><c>videodata preprocess</c>: this worker's share of turning a corpus into feature shards.</summary>
 internal static class PreprocessCommand
 {
-    public static Command Create()
+    /// <param name="computeThread">The thread the encoder's libtorch work runs on (the CLI's main thread); null: a dedicated one.</param>
+    public static Command Create(ComputeThread? computeThread = null)
     {
         var options = new PreprocessOptions();
         var command = new Command(
@@ -46,19 +48,18 @@ internal static class PreprocessCommand
 
                 worker = WorkerSlot.Resolve(parseResult.GetValue(options.ShardIndex), options.FlagShardCount(parseResult), definition.ShardCount);
             }
-            catch (Exception ex) when (ex is PipelineDefinitionException or ArgumentException or FormatException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("preprocess", null, ex, 2);
             }
 
-            return await RunAsync(definition, worker, parseResult.GetValue(options.RetryFailed), parseResult.GetValue(options.Progress), cancellationToken, progressInterval: parseResult.GetValue(options.ProgressInterval)).ConfigureAwait(false);
+            return await RunAsync(definition, worker, parseResult.GetValue(options.RetryFailed), parseResult.GetValue(options.Progress), computeThread, cancellationToken, progressInterval: parseResult.GetValue(options.ProgressInterval)).ConfigureAwait(false);
         });
         return command;
     }
 
     /// <summary>Runs the job with progress and prints the summary; shared with <c>videodata demo</c>.</summary>
-    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null, double progressInterval = 10)
+    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, ComputeThread? computeThread, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null, double progressInterval = 10)
     {
         var progress = new PipelineProgress();
         var display = new PipelineProgressDisplay(progress, mode, TimeSpan.FromSeconds(Math.Clamp(progressInterval, 0.1, 3600)));
@@ -82,17 +83,16 @@ internal static class PreprocessCommand
         PreprocessSummary summary;
         try
         {
-            summary = await display.RunAsync(() => Preprocessor.RunAsync(definition, worker, retryFailed, progress, display.Log, stop.Token)).ConfigureAwait(false);
+            summary = await display.RunAsync(() => Preprocessor.RunAsync(definition, worker, retryFailed, progress, display.Log, computeThread, stop.Token)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             Console.Error.WriteLine("videodata preprocess: stopped; nothing partial was published. Run the same command again to resume.");
             return signal == 0 ? 130 : signal;
         }
-        catch (Exception ex) when (ex is PipelineDefinitionException or ManifestException or NotSupportedException or FormatException or InvalidDataException or IOException or ArgumentException or VideoData.Core.Failures.VideoDataException)
+        catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
         {
-            Console.Error.WriteLine($"videodata preprocess: {ex.Message}");
-            return 1;
+            return CommandFailures.Report("preprocess", null, ex, 1);
         }
 
         Print(summary, progress, display.Mode);

@@ -53,7 +53,7 @@ internal static class ReportCommand
                 Console.WriteLine($"videodata report: corpus report ({result.Status.Shards.Done} shards done, {result.SampledVideos} videos sampled) written to {result.Path}");
                 return 0;
             }
-            catch (Exception ex) when (StorageFlags.IsInputFailure(ex))
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
                 return StorageFlags.Report("report", target, "input", ex);
             }

@@ -123,7 +123,7 @@ internal static class ShardsCommand
 
                 return 2;
             }
-            catch (Exception ex) when (StorageFlags.IsInputFailure(ex))
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
                 return StorageFlags.Report("shards plan", source, "invalid input", ex);
             }

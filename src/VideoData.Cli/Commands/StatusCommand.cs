@@ -88,7 +88,7 @@ internal static class StatusCommand
                     }
                 }
             }
-            catch (Exception ex) when (StorageFlags.IsInputFailure(ex))
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
                 return StorageFlags.Report("status", target, "input", ex);
             }

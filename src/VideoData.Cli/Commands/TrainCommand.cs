@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
+using VideoData.Features.Runtime;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Distributed;
@@ -14,7 +15,8 @@ namespace VideoData.Cli.Commands;
 /// <summary><c>videodata train</c>: the built-in VideoCLIP trainer over a training pipeline file.</summary>
 internal static class TrainCommand
 {
-    public static Command Create()
+    /// <param name="computeThread">The thread training steps run on (the CLI's main thread); null: a dedicated one.</param>
+    public static Command Create(ComputeThread? computeThread = null)
     {
         var config = new Option<FileInfo>("--config")
         {
@@ -192,7 +194,7 @@ internal static class TrainCommand
                 int code;
                 try
                 {
-                    code = await TrainAsync(loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), finish.Read(parseResult, parseResult.GetValue(resume)), parseResult.GetValue(tensorboard), cancellationToken).ConfigureAwait(false);
+                    code = await TrainAsync(computeThread, loaded, options, data, collective, parseResult.GetValue(resume), parseResult.GetValue(stopAfter), parseResult.GetValue(json), finish.Read(parseResult, parseResult.GetValue(resume)), parseResult.GetValue(tensorboard), cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (collective.WorldSize > 1)
                 {
@@ -205,16 +207,15 @@ internal static class TrainCommand
                 collective.Dispose();
                 return code;
             }
-            catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException or KeyNotFoundException or FormatException or BlobStoreException or VideoData.Core.Failures.VideoDataException)
+            catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
             {
-                Console.Error.WriteLine($"videodata train: {file.FullName}: {ex.Message}");
-                return 2;
+                return CommandFailures.Report("train", file.FullName, ex, 2);
             }
         });
         return command;
     }
 
-    private static async Task<int> TrainAsync(TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(ComputeThread? computeThread, TrainConfig loaded, TrainerOptions options, TrainingData data, ICollective collective, bool resume, long? stopAfter, bool json, FinishOptions.Values finish, string? tensorboard, CancellationToken cancellationToken)
     {
         options = options with { Rank = new TrainingRank(collective.Rank, collective.WorldSize) };
         using var resolver = IsUri(loaded.Output) ? new BlobStoreResolver(new BlobStoreOptions { S3 = new VideoData.Storage.S3.S3StoreOptions().ApplyEnvironment() }) : null;
@@ -284,7 +285,9 @@ internal static class TrainCommand
             observers = new FanOutObserver(observers, remote);
         }
 
-        using var trainer = VideoClipTrainer.Create(options, trainVideos, data.HeldOut, planner, observers, resumeFrom, collective);
+        // Every step on the lent thread, with the trainer's libtorch thread count set there once.
+        using var host = ComputeHost.Start(new ComputeHostOptions { IntraOpThreads = IntraOpThreads.Resolve(options.Threads) }, computeThread);
+        using var trainer = VideoClipTrainer.Create(options, trainVideos, data.HeldOut, planner, observers, resumeFrom, collective, host);
         if (resumeFrom is not null)
         {
             foreach (var warning in trainer.ResumeWarnings)

@@ -5,11 +5,14 @@ namespace VideoData.Core.Failures;
 /// message says what was found, what is needed and how to install it; this is an environment
 /// problem, not a per-video failure.
 /// </summary>
-public sealed class NativeDependencyException : Exception
+public sealed class NativeDependencyException : UserFacingException
 {
     /// <summary>Creates the exception with a message that explains what to install.</summary>
     public NativeDependencyException(string message, Exception? innerException = null)
-        : base(message, innerException)
+        : base(message, null, innerException)
     {
     }
+
+    /// <summary><c>environment</c>: the machine lacks something, not the input.</summary>
+    public override string FailureClassName => "environment";
 }

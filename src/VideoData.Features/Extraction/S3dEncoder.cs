@@ -16,6 +16,7 @@ namespace VideoData.Features.Extraction;
 /// into one 512-d <c>video_embedding</c> per second (and optionally the 1024-d <c>mixed_5c</c>),
 /// batching seconds across videos. Each second is one forward of FramesPerSecond frames, the last
 /// partial second zero-padded, pixels /255 with no mean/std normalization (as the reference).
+/// Every libtorch call (build, forward, dispose) runs on its <see cref="ComputeHost"/>.
 /// One instance is not thread-safe: run one encode at a time on it.
 /// </summary>
 public sealed class S3dEncoder : IDisposable
@@ -24,6 +25,8 @@ public sealed class S3dEncoder : IDisposable
     private readonly S3dEncoderOptions _options;
     private readonly Device _device;
     private readonly ScalarType _dtype;
+    private readonly ComputeHost _host;
+    private readonly bool _ownsHost;
 
     // One pinned input buffer per encoder, viewed by libtorch without a copy: the bounded input pool.
     private readonly byte[] _stagingBuffer;
@@ -32,8 +35,10 @@ public sealed class S3dEncoder : IDisposable
     private readonly int _secondBytes;
     private bool _disposed;
 
-    private S3dEncoder(S3dG model, S3dEncoderOptions options, Device device, ScalarType dtype, string weightsSha256)
+    private S3dEncoder(S3dG model, S3dEncoderOptions options, Device device, ScalarType dtype, string weightsSha256, ComputeHost host, bool ownsHost)
     {
+        _host = host;
+        _ownsHost = ownsHost;
         _model = model;
         _options = options;
         _device = device;
@@ -64,11 +69,18 @@ public sealed class S3dEncoder : IDisposable
     /// bad option (naming it) and <see cref="NativeDependencyException"/> when libtorch or the
     /// requested CUDA device is not available.
     /// </summary>
-    public static S3dEncoder Create(string weightsPath, S3dEncoderOptions? options = null) =>
-        Create(WeightsFile.Load(weightsPath), options);
+    /// <param name="weightsPath">The weights file.</param>
+    /// <param name="options">Encoder options; validated here.</param>
+    /// <param name="host">
+    /// Where the model is built and every forward pass runs (the caller keeps ownership; dispose the encoder first).
+    /// Null: the encoder starts a host of its own on a dedicated thread, with <see cref="S3dEncoderOptions.Threads"/>
+    /// intra-op threads and the <see cref="NativeHeapPolicy.Reuse"/> heap policy, and disposes it with itself.
+    /// </param>
+    public static S3dEncoder Create(string weightsPath, S3dEncoderOptions? options = null, ComputeHost? host = null) =>
+        Create(WeightsFile.Load(weightsPath), options, host);
 
     /// <summary>Builds the encoder from an already loaded state dict (see the other overload).</summary>
-    public static S3dEncoder Create(StateDict weights, S3dEncoderOptions? options = null)
+    public static S3dEncoder Create(StateDict weights, S3dEncoderOptions? options = null, ComputeHost? host = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var o = (options ?? new S3dEncoderOptions()).Validated();
@@ -77,34 +89,36 @@ public sealed class S3dEncoder : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "Encoder options SecondsPerBatch·FramesPerSecond·FrameSize²·3 exceed one input buffer (2 GiB); lower SecondsPerBatch.");
         }
 
-        // Before any convolution: oneDNN reads its instruction-set cap once (see OneDnnIsa).
-        OneDnnIsa.CapUnlessSet();
+        if (host is not null && o.Threads > 0 && o.Threads != host.IntraOpThreads)
+        {
+            throw new ArgumentException(
+                $"Encoder option Threads = {o.Threads}, but the compute host it was given runs libtorch on {host.IntraOpThreads} threads; set the count on the host (ComputeHostOptions.IntraOpThreads) or leave Threads 0.",
+                nameof(options));
+        }
 
-        // Built where its passes will run. libtorch gives every thread that starts parallel work its own OpenMP team, and
-        // once a process has more OpenMP threads than cores, libgomp stops spinning at barriers and sleeps instead:
-        // weights loaded on a pool thread left a second team behind and made every later pass ~10-20 % slower.
-        return MainThreadWorker.Invoke(() => Build(weights, o));
+        var ownsHost = host is null;
+        host ??= ComputeHost.Start(new ComputeHostOptions { IntraOpThreads = o.Threads, NativeHeap = NativeHeapPolicy.Reuse });
+        try
+        {
+            // Built where its passes will run (one OpenMP team; see ComputeThread).
+            return host.Run(() => Build(weights, o, host, ownsHost));
+        }
+        catch
+        {
+            if (ownsHost)
+            {
+                host.Dispose();
+            }
+
+            throw;
+        }
     }
 
-    private static S3dEncoder Build(StateDict weights, S3dEncoderOptions o)
+    private static S3dEncoder Build(StateDict weights, S3dEncoderOptions o, ComputeHost host, bool ownsHost)
     {
         S3dG model;
         try
         {
-            if (o.Threads > 0)
-            {
-                set_num_threads(o.Threads);
-            }
-
-            if (o.NativeHeap == NativeHeapPolicy.Reuse)
-            {
-                NativeHeap.TryReuseFreedBlocks();
-            }
-            else if (o.NativeHeap == NativeHeapPolicy.MmapThreshold && o.NativeMmapThreshold > 0)
-            {
-                NativeHeap.TrySetMmapThreshold(o.NativeMmapThreshold);
-            }
-
             model = new S3dG();
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or NotSupportedException)
@@ -127,7 +141,7 @@ public sealed class S3dEncoder : IDisposable
                 : ScalarType.Float32;
             model.to(device);
             model.to(dtype);
-            return new S3dEncoder(model, o, device, dtype, weights.Sha256);
+            return new S3dEncoder(model, o, device, dtype, weights.Sha256, host, ownsHost);
         }
         catch
         {
@@ -218,7 +232,7 @@ public sealed class S3dEncoder : IDisposable
                     slots.Add((pending, pending.SecondsSeen++));
                     if (slots.Count == _options.SecondsPerBatch)
                     {
-                        RunBatch(slots, cancellationToken);
+                        await RunBatchAsync(slots, cancellationToken).ConfigureAwait(false);
                         slots.Clear();
                         while (queue.Count > 0 && queue.Peek().IsComplete)
                         {
@@ -241,7 +255,7 @@ public sealed class S3dEncoder : IDisposable
 
         if (slots.Count > 0)
         {
-            RunBatch(slots, cancellationToken);
+            await RunBatchAsync(slots, cancellationToken).ConfigureAwait(false);
             slots.Clear();
         }
 
@@ -260,12 +274,16 @@ public sealed class S3dEncoder : IDisposable
         }
 
         _disposed = true;
-        MainThreadWorker.Invoke(() =>
+        _host.Run(() =>
         {
             _staging.Dispose();
             _model.Dispose();
             return 0;
         });
+        if (_ownsHost)
+        {
+            _host.Dispose();
+        }
     }
 
     private static async IAsyncEnumerable<VideoFrames> Single(VideoFrames video)
@@ -309,17 +327,16 @@ public sealed class S3dEncoder : IDisposable
         target[pixels.Length..].Clear();
     }
 
-    private void RunBatch(List<(PendingVideo Video, int Second)> slots, CancellationToken cancellationToken)
+    private async ValueTask RunBatchAsync(List<(PendingVideo Video, int Second)> slots, CancellationToken cancellationToken)
     {
         var n = slots.Count;
         float[] embeddings;
         float[]? mixed;
         try
         {
-            // On the main thread when the CLI lends it: there the activations' memory is reused batch after batch.
-            // Holding the turns keeps decoders sharing the cores off them until the pass is done.
-            using var turn = _options.Turns?.Hold();
-            (embeddings, mixed) = MainThreadWorker.Invoke(() => Forward(n, cancellationToken));
+            // On the host's thread (the main thread when the CLI lends it: there the activations' memory is reused batch
+            // after batch); the host holds the cores meanwhile, so decoders sharing them stay off until the pass is done.
+            (embeddings, mixed) = await _host.RunAsync(() => Forward(n, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -372,11 +389,6 @@ public sealed class S3dEncoder : IDisposable
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        if (_options.Threads > 0)
-        {
-            // Whatever thread runs the pass (the count is per thread; see IntraOpThreads).
-            IntraOpThreads.Pin(_options.Threads);
-        }
 
         // uint8 [n,T,H,W,3] on the device; the model converts it to float in [0,1] a few seconds at a time (in
         // libtorch), so the float input of the whole batch never exists at once.

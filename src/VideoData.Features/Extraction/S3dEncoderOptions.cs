@@ -1,5 +1,3 @@
-using VideoData.Core.Scheduling;
-
 namespace VideoData.Features.Extraction;
 
 /// <summary>Numeric precision of the encoder's forward pass.</summary>
@@ -39,33 +37,11 @@ public sealed class S3dEncoderOptions
     /// <summary>Side of the square RGB frames the decoder delivers (default 224).</summary>
     public int FrameSize { get; set; } = 224;
 
-    /// <summary>libtorch intra-op threads (0, the default, leaves libtorch's choice). Process-wide.</summary>
+    /// <summary>
+    /// libtorch intra-op threads of the compute host the encoder starts when it is given none (0, the default, leaves
+    /// libtorch's choice). With a host given, 0 or the host's own count (<see cref="Runtime.ComputeHost.IntraOpThreads"/>).
+    /// </summary>
     public int Threads { get; set; }
-
-    /// <summary>
-    /// With <see cref="NativeHeap"/> = <see cref="NativeHeapPolicy.MmapThreshold"/>: glibc's mmap threshold in bytes for
-    /// the process (the C allocator libtorch's CPU tensors come from), fixed: blocks
-    /// at least this large are returned to the system when freed, smaller ones are reused from the heap. Default 32 MiB
-    /// (glibc's maximum): fixing it stops glibc from also raising its trim threshold, which is what kept freed
-    /// activations resident; a lower value saves a little more memory at a cost in page faults (4 MiB: ~20% slower on
-    /// the CPU). 0 leaves the C library's own self-raising threshold. The <c>MALLOC_MMAP_THRESHOLD_</c> environment
-    /// variable, when set, wins. Process-wide.
-    /// </summary>
-    public int NativeMmapThreshold { get; set; } = 32 << 20;
-
-    /// <summary>
-    /// How the C heap that libtorch's CPU tensors come from is set up, process-wide (glibc only; any of glibc's
-    /// <c>MALLOC_*_</c> or <c>GLIBC_TUNABLES</c> environment variables, when set, wins). <see cref="NativeHeapPolicy.Reuse"/>
-    /// (the default) keeps freed blocks for reuse; <see cref="NativeHeapPolicy.MmapThreshold"/> applies
-    /// <see cref="NativeMmapThreshold"/>; <see cref="NativeHeapPolicy.System"/> leaves glibc's defaults.
-    /// </summary>
-    public NativeHeapPolicy NativeHeap { get; set; } = NativeHeapPolicy.Reuse;
-
-    /// <summary>
-    /// When set, every forward pass holds these turns, so decoders that share them (<c>DecodeOptions.Turns</c>) pause
-    /// while it runs instead of competing for its cores. For a CPU encoder on the same cores as the decoders; default null.
-    /// </summary>
-    public CpuTurns? Turns { get; set; }
 
     internal S3dEncoderOptions Validated()
     {
@@ -105,15 +81,8 @@ public sealed class S3dEncoderOptions
             throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Encoder option Threads must be between 0 and 1024.");
         }
 
-        if (NativeMmapThreshold is < 0 or > 32 << 20)
-        {
-            throw new ArgumentOutOfRangeException(nameof(NativeMmapThreshold), NativeMmapThreshold, "Encoder option NativeMmapThreshold must be between 0 and 32 MiB (glibc's limit).");
-        }
-
         return new S3dEncoderOptions
         {
-            NativeMmapThreshold = NativeMmapThreshold,
-            NativeHeap = NativeHeap,
             Device = device,
             SecondsPerBatch = SecondsPerBatch,
             L2Normalize = L2Normalize,
@@ -122,24 +91,6 @@ public sealed class S3dEncoderOptions
             FramesPerSecond = FramesPerSecond,
             FrameSize = FrameSize,
             Threads = Threads,
-            Turns = Turns,
         };
     }
-}
-
-/// <summary>How the encoder sets up the C heap its CPU tensors come from (see <see cref="S3dEncoderOptions.NativeHeap"/>).</summary>
-public enum NativeHeapPolicy
-{
-    /// <summary>
-    /// Every block from the heap, freed blocks kept for reuse: no page is zero-filled twice, so the fastest on the CPU
-    /// (4.2–4.6 against 3.0–3.2 video-s/s with <see cref="MmapThreshold"/> at 32 MiB, same peak memory); resident memory
-    /// stays at the peak working set.
-    /// </summary>
-    Reuse,
-
-    /// <summary>Blocks of at least <see cref="S3dEncoderOptions.NativeMmapThreshold"/> bytes are mapped and returned when freed.</summary>
-    MmapThreshold,
-
-    /// <summary>glibc's own self-adjusting defaults.</summary>
-    System,
 }

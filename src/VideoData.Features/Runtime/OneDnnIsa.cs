@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace VideoData.Features.Runtime;
 
 /// <summary>
@@ -40,21 +38,13 @@ internal static class OneDnnIsa
 
         lock (s_gate)
         {
-            if (GetEnv(Variable) != IntPtr.Zero || GetEnv(LegacyVariable) != IntPtr.Zero)
+            if (Interop.Libc.GetEnv(Variable) != IntPtr.Zero || Interop.Libc.GetEnv(LegacyVariable) != IntPtr.Zero)
             {
                 return false;
             }
 
             // The native environment, not Environment.SetEnvironmentVariable: on Unix that only changes .NET's own copy.
-            return SetEnv(Variable, DefaultCap, 0) == 0;
+            return Interop.Libc.SetEnv(Variable, DefaultCap, 0) == 0;
         }
     }
-
-#pragma warning disable SYSLIB1054 // strings of ASCII names: the marshalling is trivial, and LibraryImport needs unsafe code here
-    [DllImport("libc.so.6", EntryPoint = "getenv", ExactSpelling = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
-    private static extern IntPtr GetEnv(string name);
-
-    [DllImport("libc.so.6", EntryPoint = "setenv", ExactSpelling = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
-    private static extern int SetEnv(string name, string value, int overwrite);
-#pragma warning restore SYSLIB1054
 }

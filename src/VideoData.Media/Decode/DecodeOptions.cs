@@ -1,4 +1,3 @@
-using VideoData.Core.Scheduling;
 
 namespace VideoData.Media.Decode;
 
@@ -84,10 +83,11 @@ public sealed record DecodeOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>
-    /// When set, the decode waits for its turn before each packet while a compute pass holds the cores (a CPU encoder's
-    /// forward, see <see cref="CpuTurns"/>); that wait is not a stall for the watchdog. Default null: never waits.
+    /// When set, called on the decoding thread before each packet is read; it may block while a compute pass holds the
+    /// cores (a CPU encoder's forward pass, which the decoder would only slow down) and returns whether it waited. Time
+    /// spent in it is not a stall for the watchdog. Default null: never waits.
     /// </summary>
-    public CpuTurns? Turns { get; init; }
+    public Func<CancellationToken, bool>? WaitForCores { get; init; }
 
     /// <summary>Convert every frame in the CLI's single swscale call (see FrameConverter); tests compare it with the default.</summary>
     internal bool SinglePassConversion { get; init; }

@@ -198,10 +198,10 @@ internal sealed unsafe class DecodeSession
         }
     }
 
-    /// <summary>Pauses while a compute pass holds the cores (<see cref="DecodeOptions.Turns"/>).</summary>
+    /// <summary>Pauses while a compute pass holds the cores (<see cref="DecodeOptions.WaitForCores"/>).</summary>
     private void WaitTurn(CancellationToken cancellationToken)
     {
-        if (_options.Turns is not { IsHeld: true } turns)
+        if (_options.WaitForCores is not { } waitForCores)
         {
             return;
         }
@@ -209,7 +209,7 @@ internal sealed unsafe class DecodeSession
         BeginWait();
         try
         {
-            turns.WaitTurn(cancellationToken);
+            waitForCores(cancellationToken);
         }
         finally
         {

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using VideoData.Captions.Cleaning;
+using VideoData.Core.Configuration;
+using VideoData.Features.Runtime;
+using VideoData.Media.Decode;
 
 namespace VideoData.Pipeline.Definition;
 
@@ -71,7 +75,7 @@ public sealed record DecodeSection
     public int Size { get; init; } = 224;
 
     /// <summary><c>auto</c> (NVDEC when usable, else CPU), <c>cpu</c> or <c>cuda</c>.</summary>
-    public string Decoder { get; init; } = "auto";
+    public DecoderPreference Decoder { get; init; } = DecoderPreference.Auto;
 
     /// <summary>Decoder threads per video (0 = let FFmpeg choose).</summary>
     public int Threads { get; init; } = 2;
@@ -99,7 +103,7 @@ public sealed record EncoderSection
     public string? Weights { get; init; }
 
     /// <summary><c>cpu</c> or <c>cuda</c>.</summary>
-    public string Device { get; init; } = "cpu";
+    public EncoderDevice Device { get; init; } = EncoderDevice.Cpu;
 
     /// <summary>Seconds of video per forward pass, batched across videos.</summary>
     public int SecondsPerBatch { get; init; } = 16;
@@ -128,7 +132,7 @@ public sealed record EncoderSection
     /// <c>GLIBC_TUNABLES</c> environment variables, when set, win.
     /// </summary>
     [JsonPropertyName("native_heap")]
-    public string NativeHeap { get; init; } = "reuse";
+    public NativeHeapPolicy NativeHeap { get; init; } = NativeHeapPolicy.Reuse;
 }
 
 /// <summary>Where captions come from and how they are cleaned.</summary>
@@ -152,7 +156,7 @@ public sealed record CaptionsSection
     /// <c>reference</c> (DESIGN §3), <c>words</c> (the reference with overlaps merged only on whole words, so no segment is
     /// cut inside a word) or <c>none</c>.
     /// </summary>
-    public string Dedup { get; init; } = "reference";
+    public DedupMode Dedup { get; init; } = DedupMode.Reference;
 
     /// <summary>Longest cue text kept (UTF-16 code units); longer texts are cut to it and counted. At least 2.</summary>
     public int MaxCueCharacters { get; init; } = 10_000;
@@ -207,10 +211,33 @@ public sealed record StagesSection
     /// decoder beside it only stalls its statically split layers), <c>on</c> or <c>off</c> (decode and encode overlap,
     /// right when the encoder runs on a GPU).
     /// </summary>
-    public string CpuTurns { get; init; } = "auto";
+    public CpuTurnsMode CpuTurns { get; init; } = CpuTurnsMode.Auto;
 
     /// <summary>Whether <see cref="CpuTurns"/> is in effect for an encoder on <paramref name="encoderDevice"/>.</summary>
-    public bool TakesCpuTurns(string encoderDevice) => CpuTurns == "on" || (CpuTurns == "auto" && encoderDevice == "cpu");
+    public bool TakesCpuTurns(EncoderDevice encoderDevice) => CpuTurns == CpuTurnsMode.On || (CpuTurns == CpuTurnsMode.Auto && encoderDevice == EncoderDevice.Cpu);
+}
+
+/// <summary>Where the frozen encoder runs (<c>encoder.device</c>).</summary>
+public enum EncoderDevice
+{
+    /// <summary>The CPU (libtorch's CPU backend).</summary>
+    Cpu,
+
+    /// <summary>The first CUDA device (needs a CUDA build of TorchSharp).</summary>
+    Cuda,
+}
+
+/// <summary>Whether decoders pause during encoder passes (<c>stages.cpu_turns</c>).</summary>
+public enum CpuTurnsMode
+{
+    /// <summary>When the encoder runs on the CPU.</summary>
+    Auto,
+
+    /// <summary>Always.</summary>
+    On,
+
+    /// <summary>Never: decode and encode overlap.</summary>
+    Off,
 }
 
 /// <summary>S3 client options (DESIGN §5); real S3 needs none of them.</summary>
@@ -243,15 +270,7 @@ public sealed record S3Section
 public static class PipelineDefinitionLoader
 {
     /// <summary>The JSON options of the file format: snake_case, comments and trailing commas allowed, unknown keys rejected.</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        WriteIndented = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    public static readonly JsonSerializerOptions JsonOptions = ConfigurationJson.Options;
 
     /// <summary>
     /// The environment variables that set pipeline fields, in the order they are looked up, and the field each sets.
@@ -366,6 +385,10 @@ public static class PipelineDefinitionLoader
             definition = root.Deserialize<PipelineDefinition>(JsonOptions)
                 ?? throw new PipelineDefinitionException($"Pipeline definition '{path}' is null.");
         }
+        catch (JsonException ex) when (ex.InnerException is UnknownNameException unknown && ConfigurationJson.FieldPath(ex) is { } field)
+        {
+            throw Invalid(field, unknown.Value, $"must be {SnakeCaseEnumConverter.ListText(unknown.Names)}", ex);
+        }
         catch (JsonException ex)
         {
             throw new PipelineDefinitionException($"Pipeline definition '{path ?? "(defaults)"}': {ex.Message}", ex);
@@ -389,7 +412,6 @@ public static class PipelineDefinitionLoader
         Require(d.LeaseStaleSeconds >= 2, "lease_stale_seconds", d.LeaseStaleSeconds, "must be at least 2");
         Require(d.Decode.Fps is > 0 and <= 240, "decode.fps", d.Decode.Fps, "must be in 1..240");
         Require(d.Decode.Size is >= 16 and <= 4096 && d.Decode.Size % 2 == 0, "decode.size", d.Decode.Size, "must be even and in 16..4096");
-        Require(d.Decode.Decoder is "auto" or "cpu" or "cuda", "decode.decoder", d.Decode.Decoder, "must be auto, cpu or cuda");
         Require(d.Decode.Threads is >= 0 and <= 64, "decode.threads", d.Decode.Threads, "must be in 0..64");
         Require(d.Decode.TimeoutSeconds > 0, "decode.timeout_seconds", d.Decode.TimeoutSeconds, "must be positive");
         Require(d.Decode.MaxDurationSeconds > 0, "decode.max_duration_seconds", d.Decode.MaxDurationSeconds, "must be positive");
@@ -397,18 +419,14 @@ public static class PipelineDefinitionLoader
         Require(d.Decode.MinBytesPerSecond is >= 1 and <= 1_000_000, "decode.min_bytes_per_second", d.Decode.MinBytesPerSecond, "must be in 1..1000000");
         Require(d.Decode.FormatWhitelist is { Count: > 0 } && d.Decode.FormatWhitelist.All(f => !string.IsNullOrWhiteSpace(f) && f.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')),
             "decode.format_whitelist", d.Decode.FormatWhitelist is null ? "null" : string.Join(",", d.Decode.FormatWhitelist), "must be a non-empty list of FFmpeg demuxer names");
-        Require(d.Encoder.Device is "cpu" or "cuda", "encoder.device", d.Encoder.Device, "must be cpu or cuda");
         Require(d.Encoder.SecondsPerBatch is > 0 and <= 1024, "encoder.seconds_per_batch", d.Encoder.SecondsPerBatch, "must be in 1..1024");
         Require(d.Encoder.Threads is >= 0 and <= 1024, "encoder.threads", d.Encoder.Threads, "must be in 0..1024");
-        Require(d.Encoder.NativeHeap is "reuse" or "threshold" or "system", "encoder.native_heap", d.Encoder.NativeHeap, "must be reuse, threshold or system");
         Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");
-        Require(d.Captions.Dedup is "reference" or "words" or "none", "captions.dedup", d.Captions.Dedup, "must be reference, words or none");
         Require(d.Captions.MaxCueCharacters >= 2, "captions.max_cue_characters", d.Captions.MaxCueCharacters, "must be at least 2");
         Require(d.Captions.TimeoutSeconds > 0, "captions.timeout_seconds", d.Captions.TimeoutSeconds, "must be positive");
         Require(d.Stages.DecodeParallelism is > 0 and <= 256, "stages.decode_parallelism", d.Stages.DecodeParallelism, "must be in 1..256");
         Require(d.Stages.DecodedSecondsCapacity > 0, "stages.decoded_seconds_capacity", d.Stages.DecodedSecondsCapacity, "must be positive");
         Require(d.Stages.EncodedVideosCapacity > 0, "stages.encoded_videos_capacity", d.Stages.EncodedVideosCapacity, "must be positive");
-        Require(d.Stages.CpuTurns is "auto" or "on" or "off", "stages.cpu_turns", d.Stages.CpuTurns, "must be auto, on or off");
         Require(d.S3.ChecksumMode is "when_supported" or "when_required", "s3.checksum_mode", d.S3.ChecksumMode, "must be when_supported or when_required");
         Require(d.S3.MaxConcurrency is > 0 and <= 256, "s3.max_concurrency", d.S3.MaxConcurrency, "must be in 1..256");
         Require(d.S3.PartSizeMiB is >= 5 and <= 5120, "s3.part_size_mib", d.S3.PartSizeMiB, "must be in 5..5120 (S3's limits)");
@@ -419,9 +437,13 @@ public static class PipelineDefinitionLoader
     {
         if (!condition)
         {
-            throw new PipelineDefinitionException($"Pipeline field '{field}' = {JsonSerializer.Serialize(value)} is invalid: it {rule}.");
+            throw Invalid(field, value, rule);
         }
     }
+
+    // The one shape of a bad-field message, whether validation or the enum converter found it.
+    private static PipelineDefinitionException Invalid(string field, object? value, string rule, Exception? inner = null) =>
+        new($"Pipeline field '{field}' = {JsonSerializer.Serialize(value, ConfigurationJson.Options)} is invalid: it {rule}.", inner);
 
     private static void Apply(JsonNode root, string assignment)
     {
@@ -460,11 +482,14 @@ public static class PipelineDefinitionLoader
 }
 
 /// <summary>A pipeline definition or override is invalid; the message names the field and value.</summary>
-public sealed class PipelineDefinitionException : Exception
+public sealed class PipelineDefinitionException : VideoData.Core.Failures.UserFacingException
 {
     /// <summary>Creates the exception.</summary>
     public PipelineDefinitionException(string message, Exception? innerException = null)
-        : base(message, innerException)
+        : base(message, null, innerException)
     {
     }
+
+    /// <summary><c>config</c>.</summary>
+    public override string FailureClassName => "config";
 }

@@ -2,7 +2,6 @@ using VideoData.Captions.Cleaning;
 using VideoData.Captions.Reading;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
-using VideoData.Core.Scheduling;
 using VideoData.Media.Decode;
 using VideoData.Pipeline.Definition;
 using VideoData.Storage.Blobs;
@@ -17,36 +16,15 @@ internal sealed class LibraryPorts : IVideoPorts
     private readonly DecodeOptions _decode;
     private readonly CaptionCleaner _cleaner;
 
-    /// <param name="turns">When set, decodes pause while an encoder pass holds the cores (stages.cpu_turns).</param>
-    public LibraryPorts(BlobStoreResolver resolver, PipelineDefinition definition, CpuTurns? turns = null)
+    /// <param name="resolver">Resolves video and caption URIs to stores.</param>
+    /// <param name="definition">The validated pipeline definition (mapped to each library's options by <see cref="LibraryOptions"/>).</param>
+    /// <param name="waitForCores">When set, decodes call it before each packet and pause while an encoder pass holds the cores (stages.cpu_turns).</param>
+    public LibraryPorts(BlobStoreResolver resolver, PipelineDefinition definition, Func<CancellationToken, bool>? waitForCores = null)
     {
         _resolver = resolver;
-        _decode = new DecodeOptions
-        {
-            Fps = definition.Decode.Fps,
-            Size = definition.Decode.Size,
-            Decoder = definition.Decode.Decoder switch
-            {
-                "cpu" => DecoderPreference.Cpu,
-                "cuda" => DecoderPreference.Cuda,
-                _ => DecoderPreference.Auto,
-            },
-            Threads = definition.Decode.Threads,
-            WatchdogTimeout = TimeSpan.FromSeconds(definition.Decode.TimeoutSeconds),
-            MaxDuration = TimeSpan.FromSeconds(definition.Decode.MaxDurationSeconds),
-            MaxDecodeTime = TimeSpan.FromSeconds(definition.Decode.MaxDecodeSeconds),
-            MinBytesPerSecond = definition.Decode.MinBytesPerSecond,
-            FormatWhitelist = definition.Decode.FormatWhitelist,
-            Turns = turns,
-        };
+        _decode = LibraryOptions.ForDecode(definition, waitForCores);
         _decode.Validate();
-        _cleaner = new CaptionCleaner(new CaptionCleanerOptions
-        {
-            Dedup = CaptionCleanerOptions.ParseDedup(definition.Captions.Dedup),
-            Seed = unchecked((ulong)definition.Captions.Seed),
-            Normalize = definition.Captions.Normalize,
-            MaxCueCharacters = definition.Captions.MaxCueCharacters,
-        });
+        _cleaner = new CaptionCleaner(LibraryOptions.ForCaptionCleaner(definition));
     }
 
     public async Task<Stream> OpenVideoAsync(VideoWorkItem item, CancellationToken cancellationToken)

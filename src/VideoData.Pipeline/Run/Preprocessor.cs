@@ -1,4 +1,4 @@
-using VideoData.Core.Scheduling;
+using VideoData.Features.Runtime;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;
@@ -53,8 +53,12 @@ public static class Preprocessor
     /// <param name="retryFailed">Retry failed videos regardless of their attempt count.</param>
     /// <param name="progress">Counters the caller displays.</param>
     /// <param name="log">Receives one line per notable event (failures, shard publication).</param>
+    /// <param name="computeThread">
+    /// The thread the encoder's libtorch work runs on (the CLI lends its main thread: see <see cref="ComputeThread"/>);
+    /// null: a dedicated thread of the encoder's own.
+    /// </param>
     /// <param name="cancellationToken">Stops the run; nothing partial is published and the next run resumes.</param>
-    public static async Task<PreprocessSummary> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, PipelineProgress progress, Action<string> log, CancellationToken cancellationToken = default)
+    public static async Task<PreprocessSummary> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, PipelineProgress progress, Action<string> log, ComputeThread? computeThread = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(progress);
@@ -77,8 +81,8 @@ public static class Preprocessor
 
         // The encoder builds in the background while the manifest is read and the first videos decode. On a CPU-only worker
         // its passes and the decoders take the cores in turns (stages.cpu_turns).
-        var turns = definition.Stages.TakesCpuTurns(definition.Encoder.Device) ? new CpuTurns() : null;
-        using var encoder = S3dVideoEncoder.Start(definition, turns);
+        using var encoder = S3dVideoEncoder.Start(definition, computeThread);
+        Func<CancellationToken, bool>? waitForCores = definition.Stages.TakesCpuTurns(definition.Encoder.Device) ? encoder.WaitForTurn : null;
 
         using var resolver = new BlobStoreResolver(new BlobStoreOptions { LocalRoot = LocalRoot(definition), S3 = S3Options(definition) });
         var entries = await ManifestReader.ReadAsync(manifestUri, resolver, new ManifestOptions
@@ -106,7 +110,7 @@ public static class Preprocessor
 
         var captionTables = definition.Captions.Tables is { } location ? CaptionTables.Open(resolver, location) : null;
         var localRoot = store.RootUri.StartsWith("file:", StringComparison.Ordinal) ? new Uri(store.RootUri).LocalPath : null;
-        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, turns), encoder, definition, progress, log, outputPlan, time, captionTables, localRoot);
+        var processor = new ShardProcessor(store, new LibraryPorts(resolver, definition, waitForCores), encoder, definition, progress, log, outputPlan, time, captionTables, localRoot);
         var staleAfter = TimeSpan.FromSeconds(definition.LeaseStaleSeconds);
         var stats = new List<ShardStats>();
 

@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using VideoData.Core.Frames;
-using VideoData.Core.Scheduling;
 using VideoData.Features.Extraction;
 using VideoData.Features.Model;
 using VideoData.Features.Runtime;
@@ -13,16 +12,17 @@ using VideoData.Pipeline.Definition;
 namespace VideoData.Pipeline.Run;
 
 /// <summary>
-/// The frozen S3D-G encoder as the pipeline's <see cref="IVideoEncoder"/>. It is built in the background (weights
-/// read, S3D-G built on the thread its passes will run on) from the moment the worker starts, so that start-up
-/// overlaps reading the manifest and decoding the first videos; the first batch waits for it, and a build failure
-/// (unreadable weights, no libtorch) surfaces there and fails the run.
+/// The frozen S3D-G encoder as the pipeline's <see cref="IVideoEncoder"/>. It is built in the background (compute host
+/// started with the definition's encoder settings, weights read, S3D-G built on the host's thread) from the moment the
+/// worker starts, so that start-up overlaps reading the manifest and decoding the first videos; the first batch waits
+/// for it, and a build failure (unreadable weights, no libtorch) surfaces there and fails the run. It owns its
+/// <see cref="ComputeHost"/> and disposes it after the encoder.
 /// </summary>
 internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
 {
-    private readonly Task<(S3dEncoder Encoder, ShardLineage Lineage)> _building;
+    private readonly Task<Built> _building;
 
-    private S3dVideoEncoder(Task<(S3dEncoder, ShardLineage)> building, bool randomWeights)
+    private S3dVideoEncoder(Task<Built> building, bool randomWeights)
     {
         _building = building;
         RandomWeights = randomWeights;
@@ -35,16 +35,23 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
     public bool RandomWeights { get; }
 
     /// <summary>
-    /// Starts loading the weights named by the definition, or, when it names none, building randomly initialised
-    /// weights from <paramref name="randomSeed"/> (recorded in the lineage as such). Each forward pass holds
-    /// <paramref name="turns"/> when given (the decoders' share of the cores, stages.cpu_turns).
+    /// Starts a compute host on <paramref name="computeThread"/> (the caller's lent thread; null: a dedicated one) and
+    /// loads the weights named by the definition, or, when it names none, builds randomly initialised weights from
+    /// <paramref name="randomSeed"/> (recorded in the lineage as such).
     /// </summary>
-    public static S3dVideoEncoder Start(PipelineDefinition definition, CpuTurns? turns = null, long randomSeed = 0) =>
-        new(Task.Run(() => Build(definition, turns, randomSeed)), definition.Encoder.Weights is null);
+    public static S3dVideoEncoder Start(PipelineDefinition definition, ComputeThread? computeThread = null, long randomSeed = 0) =>
+        new(Task.Run(() => Build(definition, computeThread, randomSeed)), definition.Encoder.Weights is null);
+
+    /// <summary>
+    /// The decoders' hook when they share the cores with a CPU encoder (stages.cpu_turns): blocks while a forward pass
+    /// runs; returns whether it waited. Never waits before the encoder is built.
+    /// </summary>
+    public bool WaitForTurn(CancellationToken cancellationToken) =>
+        _building.IsCompletedSuccessfully && _building.Result.Host.WaitForTurn(cancellationToken);
 
     public async IAsyncEnumerable<EncodedVideo> EncodeAsync(IAsyncEnumerable<VideoFrames> videos, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (encoder, _) = await _building.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var encoder = (await _building.WaitAsync(cancellationToken).ConfigureAwait(false)).Encoder;
         await foreach (var result in encoder.EncodeAsync(videos, cancellationToken).ConfigureAwait(false))
         {
             yield return result;
@@ -58,6 +65,7 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
             if (built.IsCompletedSuccessfully)
             {
                 built.Result.Encoder.Dispose();
+                built.Result.Host.Dispose();
             }
             else
             {
@@ -68,33 +76,25 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
         TaskContinuationOptions.ExecuteSynchronously,
         TaskScheduler.Default);
 
-    private static (S3dEncoder, ShardLineage) Build(PipelineDefinition definition, CpuTurns? turns, long randomSeed)
+    private static Built Build(PipelineDefinition definition, ComputeThread? computeThread, long randomSeed)
     {
-        var options = new S3dEncoderOptions
+        var host = ComputeHost.Start(LibraryOptions.ForComputeHost(definition.Encoder), computeThread);
+        try
         {
-            Device = definition.Encoder.Device,
-            SecondsPerBatch = definition.Encoder.SecondsPerBatch,
-            L2Normalize = definition.Encoder.Normalize,
-            FramesPerSecond = definition.Decode.Fps,
-            FrameSize = definition.Decode.Size,
-            Threads = definition.Encoder.Threads,
-            Turns = turns,
-            NativeMmapThreshold = definition.Encoder.NativeMmapThresholdMiB << 20,
-            NativeHeap = definition.Encoder.NativeHeap switch
-            {
-                "threshold" => NativeHeapPolicy.MmapThreshold,
-                "system" => NativeHeapPolicy.System,
-                _ => NativeHeapPolicy.Reuse,
-            },
-        };
-        var random = definition.Encoder.Weights is null;
-        // libtorch work on the thread the passes run on (see S3dEncoder.Create).
-        var weights = random ? MainThreadWorker.Invoke(() => BuildRandomWeights(randomSeed)) : WeightsFile.Load(definition.Encoder.Weights!);
-        var encoder = S3dEncoder.Create(weights, options);
-        var lineage = encoder.CreateLineage();
-        var weightsNote = random ? $"random-init(seed={randomSeed}); features are not meaningful" : Path.GetFileName(definition.Encoder.Weights!);
-        lineage = lineage with { Extra = new Dictionary<string, string>(lineage.Extra) { ["videodata.weights"] = weightsNote } };
-        return (encoder, lineage);
+            var options = LibraryOptions.ForEncoder(definition);
+            var random = definition.Encoder.Weights is null;
+            var weights = random ? host.Run(() => BuildRandomWeights(randomSeed)) : WeightsFile.Load(definition.Encoder.Weights!);
+            var encoder = S3dEncoder.Create(weights, options, host);
+            var lineage = encoder.CreateLineage();
+            var weightsNote = random ? $"random-init(seed={randomSeed}); features are not meaningful" : Path.GetFileName(definition.Encoder.Weights!);
+            lineage = lineage with { Extra = new Dictionary<string, string>(lineage.Extra) { ["videodata.weights"] = weightsNote } };
+            return new Built(host, encoder, lineage);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A state dict with the published checkpoint's keys and shapes, randomly initialised (TorchSharp's default initialisation, seeded).</summary>
@@ -115,4 +115,6 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
 
         return new StateDict($"random-init(seed={seed})", "random", tensors);
     }
+
+    private sealed record Built(ComputeHost Host, S3dEncoder Encoder, ShardLineage Lineage);
 }

@@ -129,14 +129,17 @@ public sealed record ManifestProblem(long Row, string? VideoId, string Message)
 }
 
 /// <summary>A manifest failed validation. The message names the manifest and lists the first 20 problems and their count.</summary>
-public sealed class ManifestException : Exception
+public sealed class ManifestException : VideoData.Core.Failures.UserFacingException
 {
     /// <summary>How many problems the message lists.</summary>
     public const int ListedProblems = 20;
 
+    /// <summary><c>manifest</c>.</summary>
+    public override string FailureClassName => "manifest";
+
     /// <summary>Creates the exception for <paramref name="source"/> with its problems (all of them, or the first of many).</summary>
     public ManifestException(string source, IReadOnlyList<ManifestProblem> problems, long totalProblems)
-        : base(Format(source, problems, totalProblems))
+        : base(Format(source, problems, totalProblems), source)
     {
         ManifestName = source;
         Problems = problems;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using VideoData.Core.Configuration;
 using VideoData.Training.Data;
 using VideoData.Training.Distributed;
 using VideoData.Training.Model;
@@ -7,6 +8,68 @@ using VideoData.Training.Plans;
 using VideoData.Training.Streaming;
 
 namespace VideoData.Training.Retrieval;
+
+/// <summary>How a clustered run plans epoch 0, before any model has been trained (<c>retrieval.first_epoch</c>).</summary>
+public enum FirstEpochPlan
+{
+    /// <summary>Clustered on the mean of each video's frozen features (the default).</summary>
+    Features,
+
+    /// <summary>Clustered on the freshly initialised model's embeddings.</summary>
+    Model,
+
+    /// <summary>A plain shuffle.</summary>
+    Shuffled,
+}
+
+/// <summary>
+/// The planner's keys of a training config's <c>retrieval</c> section, as read from JSON with
+/// <see cref="ConfigurationJson.Options"/> (snake_case keys and enum names, unknown keys refused). Null: not given,
+/// the planner's default applies.
+/// </summary>
+internal sealed record RetrievalSettings
+{
+    public int RetriEpoch { get; init; } = 1;
+
+    public FirstEpochPlan FirstEpoch { get; init; } = FirstEpochPlan.Features;
+
+    public int? K { get; init; }
+
+    public DistanceMetric? Metric { get; init; }
+
+    public string? Device { get; init; }
+
+    /// <summary>Bytes as a number, or a size such as <c>"4GiB"</c>.</summary>
+    public JsonElement? MemoryBudget { get; init; }
+
+    public int? Threads { get; init; }
+
+    /// <summary>Reads <paramref name="settings"/>; throws <see cref="ArgumentException"/> naming the key (and value) that does not fit.</summary>
+    public static RetrievalSettings Read(IReadOnlyDictionary<string, JsonElement>? settings)
+    {
+        if (settings is null || settings.Count == 0)
+        {
+            return new RetrievalSettings();
+        }
+
+        var known = ConfigurationJson.Options.GetTypeInfo(typeof(RetrievalSettings)).Properties.Select(p => p.Name).ToList();
+        if (settings.Keys.FirstOrDefault(k => !known.Contains(k, StringComparer.Ordinal)) is { } unknown)
+        {
+            throw new ArgumentException($"retrieval.{unknown} is not a retrieval setting; known: enabled, {string.Join(", ", known)}.");
+        }
+
+        try
+        {
+            return JsonSerializer.SerializeToElement(settings).Deserialize<RetrievalSettings>(ConfigurationJson.Options)!;
+        }
+        catch (JsonException ex)
+        {
+            var key = ConfigurationJson.FieldPath(ex) ?? "?";
+            var value = settings.TryGetValue(key, out var given) ? given.GetRawText() : "?";
+            throw new ArgumentException($"retrieval.{key} = {value}: {(ex.InnerException as UnknownNameException)?.Message ?? ex.Message}", ex);
+        }
+    }
+}
 
 /// <summary>Settings of <see cref="ClusteredEpochPlanner"/>: the <c>retrieval</c> section of a training config.</summary>
 public sealed record ClusteredEpochPlannerOptions
@@ -21,7 +84,7 @@ public sealed record ClusteredEpochPlannerOptions
     /// How epoch 0 (no trained model yet) is planned: <c>features</c> (default; clustered on the mean of the
     /// frozen features), <c>model</c> (clustered on the freshly initialized model) or <c>shuffled</c>.
     /// </summary>
-    public string FirstEpoch { get; init; } = "features";
+    public FirstEpochPlan FirstEpoch { get; init; } = FirstEpochPlan.Features;
 
     /// <summary>The neighbour search (K, metric, device, memory budget).</summary>
     public NearestNeighbourOptions Neighbours { get; init; } = new();
@@ -35,53 +98,36 @@ public sealed record ClusteredEpochPlannerOptions
     /// <summary>
     /// Reads the planner's keys of a config's <c>retrieval</c> section: <c>retri_epoch</c>, <c>first_epoch</c>,
     /// <c>k</c>, <c>metric</c> (<c>l2</c>|<c>cosine</c>), <c>device</c>, <c>memory_budget</c> (e.g. "4GiB"),
-    /// <c>threads</c>. Unknown keys are errors naming the key.
+    /// <c>threads</c>, as typed settings (<see cref="RetrievalSettings"/>) with the shared configuration JSON options.
+    /// Unknown keys and bad values are <see cref="ArgumentException"/>s naming the key and the value.
     /// </summary>
     public static ClusteredEpochPlannerOptions FromSettings(IReadOnlyDictionary<string, JsonElement>? settings, string? embeddingsDirectory = null)
     {
-        var options = new ClusteredEpochPlannerOptions { EmbeddingsDirectory = embeddingsDirectory };
+        var read = RetrievalSettings.Read(settings);
         var neighbours = new NearestNeighbourOptions();
-        foreach (var (key, value) in settings ?? new Dictionary<string, JsonElement>())
+        neighbours.K = read.K ?? neighbours.K;
+        neighbours.Metric = read.Metric ?? neighbours.Metric;
+        neighbours.Device = read.Device ?? neighbours.Device;
+        neighbours.Threads = read.Threads ?? neighbours.Threads;
+        if (read.MemoryBudget is { } budget)
         {
             try
             {
-                switch (key)
-                {
-                    case "retri_epoch":
-                        options = options with { RetriEpoch = value.GetInt32() };
-                        break;
-                    case "first_epoch":
-                        options = options with { FirstEpoch = value.GetString() ?? string.Empty };
-                        break;
-                    case "k":
-                        neighbours.K = value.GetInt32();
-                        break;
-                    case "metric":
-                        neighbours.Metric = ParseMetric(value.GetString());
-                        break;
-                    case "device":
-                        neighbours.Device = value.GetString() ?? string.Empty;
-                        break;
-                    case "memory_budget":
-                        neighbours.MemoryBudgetBytes = value.ValueKind == JsonValueKind.Number
-                            ? value.GetInt64()
-                            : NearestNeighbourOptions.ParseBytes(value.GetString() ?? string.Empty);
-                        break;
-                    case "threads":
-                        neighbours.Threads = value.GetInt32();
-                        break;
-                    default:
-                        throw new ArgumentException(
-                            $"retrieval.{key} is not a retrieval setting; known: enabled, retri_epoch, first_epoch, k, metric, device, memory_budget, threads.");
-                }
+                neighbours.MemoryBudgetBytes = budget.ValueKind == JsonValueKind.Number ? budget.GetInt64() : NearestNeighbourOptions.ParseBytes(budget.GetString() ?? string.Empty);
             }
             catch (Exception ex) when (ex is InvalidOperationException or FormatException)
             {
-                throw new ArgumentException($"retrieval.{key} = {value.GetRawText()}: {ex.Message}", ex);
+                throw new ArgumentException($"retrieval.memory_budget = {budget.GetRawText()}: {ex.Message}", ex);
             }
         }
 
-        return (options with { Neighbours = neighbours }).Validate();
+        return new ClusteredEpochPlannerOptions
+        {
+            RetriEpoch = read.RetriEpoch,
+            FirstEpoch = read.FirstEpoch,
+            Neighbours = neighbours,
+            EmbeddingsDirectory = embeddingsDirectory,
+        }.Validate();
     }
 
     /// <summary>Parses <c>l2</c> or <c>cosine</c>.</summary>
@@ -100,9 +146,9 @@ public sealed record ClusteredEpochPlannerOptions
             throw new ArgumentException($"retrieval.retri_epoch = {RetriEpoch} must be at least 1.");
         }
 
-        if (FirstEpoch is not ("features" or "model" or "shuffled"))
+        if (!Enum.IsDefined(FirstEpoch))
         {
-            throw new ArgumentException($"retrieval.first_epoch = '{FirstEpoch}' is not 'features', 'model' or 'shuffled'.");
+            throw new ArgumentException($"retrieval.first_epoch = {FirstEpoch} is not features, model or shuffled.");
         }
 
         ArgumentNullException.ThrowIfNull(Neighbours);
@@ -162,7 +208,7 @@ public sealed class ClusteredEpochPlanner : IEpochPlanner
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        if (epoch == 0 && _options.FirstEpoch == "shuffled")
+        if (epoch == 0 && _options.FirstEpoch == FirstEpochPlan.Shuffled)
         {
             return BatchPlan.Shuffled(_store.VideoIds, _batchVideos, _seed, epoch);
         }
@@ -179,7 +225,7 @@ public sealed class ClusteredEpochPlanner : IEpochPlanner
             // A restarted run between regenerations: rebuild the grouping from the embeddings it was made from.
             embeddings = await KeptEmbeddingsAsync(grouping, epoch, cancellationToken).ConfigureAwait(false);
         }
-        else if (epoch == 0 && _options.FirstEpoch == "features")
+        else if (epoch == 0 && _options.FirstEpoch == FirstEpochPlan.Features)
         {
             embeddings = await VideoEmbedder.FromFrozenFeaturesAsync(_store, cancellationToken).ConfigureAwait(false);
         }

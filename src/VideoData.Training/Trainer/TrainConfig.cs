@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using VideoData.Core.Configuration;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
 using VideoData.Training.Sampling;
@@ -13,12 +14,9 @@ namespace VideoData.Training.Trainer;
 /// </summary>
 public sealed record TrainConfig
 {
-    internal static readonly JsonSerializerOptions JsonOptions = new()
+    // The shared configuration options (ConfigurationJson), plus the named floating-point literals some settings accept.
+    internal static readonly JsonSerializerOptions JsonOptions = new(ConfigurationJson.Options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 

@@ -13,6 +13,9 @@ public sealed record StepReport(int Epoch, int Step, long GlobalStep, float Loss
 {
     /// <summary>Time the step spent inside the collectives that average gradients and loss over the ranks (zero for one rank).</summary>
     public TimeSpan AllReduceTime { get; init; }
+
+    /// <summary>libtorch's intra-op thread count on the thread that computed the step (its compute host's count; a run repeats bit for bit only on the same count).</summary>
+    public int IntraOpThreads { get; init; }
 }
 
 /// <summary>What one epoch did.</summary>

@@ -37,11 +37,15 @@ public sealed class VideoClipTrainer : IDisposable
     private readonly List<TorchSharp.Modules.Parameter> _parameters;
     private readonly ICollective _collective;
     private readonly GradientBuckets? _buckets;
+    private readonly ComputeHost _host;
+    private readonly bool _ownsHost;
     private TrainingState _state;
     private IReadOnlyList<string> _checkpointHistory = [];
 
-    private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state, ICollective collective)
+    private VideoClipTrainer(TrainerOptions options, IVideoStore train, IVideoStore? heldOut, IEpochPlanner planner, ITrainingObserver? observer, TrainingState state, ICollective collective, ComputeHost host, bool ownsHost)
     {
+        _host = host;
+        _ownsHost = ownsHost;
         _collective = collective;
         Options = options;
         _train = train;
@@ -106,6 +110,11 @@ public sealed class VideoClipTrainer : IDisposable
     /// trainer alike (same options, data and resume point): creation itself is a collective (rank 0's weights are
     /// broadcast). The caller keeps ownership of the collective.
     /// </param>
+    /// <param name="computeHost">
+    /// Where every training step and evaluation pass runs (the caller keeps ownership; dispose the trainer first). Its
+    /// intra-op thread count must be <see cref="TrainerOptions.Threads"/> resolved (a run repeats bit for bit only on the
+    /// same count). Null: the trainer starts a host of its own on a dedicated thread and disposes it with itself.
+    /// </param>
     public static VideoClipTrainer Create(
         TrainerOptions options,
         IVideoStore train,
@@ -113,7 +122,8 @@ public sealed class VideoClipTrainer : IDisposable
         IEpochPlanner planner,
         ITrainingObserver? observer = null,
         string? resumeFrom = null,
-        ICollective? collective = null)
+        ICollective? collective = null,
+        ComputeHost? computeHost = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
@@ -132,6 +142,43 @@ public sealed class VideoClipTrainer : IDisposable
             throw new ArgumentException($"The training videos have {train.FeatureDim}-d features; the model expects {options.Model.FeatureDim}-d.", nameof(train));
         }
 
+        var threads = IntraOpThreads.Resolve(options.Threads);
+        if (computeHost is not null && computeHost.IntraOpThreads != threads)
+        {
+            throw new ArgumentException(
+                $"Trainer option Threads = {options.Threads} asks for {threads} libtorch threads, but the compute host runs {computeHost.IntraOpThreads}; start the host with ComputeHostOptions.IntraOpThreads = {threads}.",
+                nameof(computeHost));
+        }
+
+        var ownsHost = computeHost is null;
+        var host = computeHost ?? ComputeHost.Start(new ComputeHostOptions { IntraOpThreads = threads });
+        try
+        {
+            return CreateOn(host, ownsHost, options, train, heldOut, planner, observer, resumeFrom, collective);
+        }
+        catch
+        {
+            if (ownsHost)
+            {
+                host.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static VideoClipTrainer CreateOn(
+        ComputeHost host,
+        bool ownsHost,
+        TrainerOptions options,
+        IVideoStore train,
+        IVideoStore? heldOut,
+        IEpochPlanner planner,
+        ITrainingObserver? observer,
+        string? resumeFrom,
+        ICollective collective)
+    {
+
         if (resumeFrom is null)
         {
             if (options.Rank.Rank == 0)
@@ -140,7 +187,7 @@ public sealed class VideoClipTrainer : IDisposable
             }
 
             var fresh = new TrainingState(0, 0, 0, options.Seed, options.Rank.Rank, options.Rank.WorldSize, options.Model);
-            var started = new VideoClipTrainer(options, train, heldOut, planner, observer, fresh, collective);
+            var started = new VideoClipTrainer(options, train, heldOut, planner, observer, fresh, collective, host, ownsHost);
             started.BroadcastWeights();
             return started;
         }
@@ -167,7 +214,7 @@ public sealed class VideoClipTrainer : IDisposable
 
         // Rank 0 writes the checkpoints every rank resumes from.
         state = state with { Rank = options.Rank.Rank };
-        var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state, collective);
+        var trainer = new VideoClipTrainer(options, train, heldOut, planner, observer, state, collective, host, ownsHost);
         TrainingCheckpoint.Restore(checkpoint, trainer.Model, trainer._optimizer);
         trainer.ResumedFrom = checkpoint;
         trainer.ResumeWarnings = resumePoint.Warnings;
@@ -224,14 +271,15 @@ public sealed class VideoClipTrainer : IDisposable
                             }
                         }
 
-                        var (loss, reduceTime) = Step(batch, lr);
+                        // On the host's thread, whose intra-op thread count was set once: the same count every step, resumed or not.
+                        var (loss, reduceTime, threads) = await _host.RunAsync(() => Step(batch, lr), cancellationToken).ConfigureAwait(false);
                         if (Options.DigestEverySteps > 0 && (_state.GlobalStep + 1) % Options.DigestEverySteps == 0)
                         {
                             CheckRanksAgree(string.Create(CultureInfo.InvariantCulture, $"after global step {_state.GlobalStep}"));
                         }
 
                         var elapsed = clock.Elapsed;
-                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount) { AllReduceTime = reduceTime };
+                        var report = new StepReport(epoch, batch.Step, _state.GlobalStep, loss, lr, elapsed, wait, batch.ClipCount) { AllReduceTime = reduceTime, IntraOpThreads = threads };
                         _state = _state with { NextStep = batch.Step + 1, GlobalStep = _state.GlobalStep + 1 };
                         steps++;
                         lossSum += loss;
@@ -303,22 +351,31 @@ public sealed class VideoClipTrainer : IDisposable
         {
             await foreach (var batch in BatchStreamer.StreamAsync(_heldOut, plan, streamer, 0, cancellationToken).ConfigureAwait(false))
             {
-                // Grad mode is per thread and an await may change threads: never hold no_grad across one.
+                // Grad mode is per thread: it is set inside the work, on the host's thread.
                 using (batch)
-                using (no_grad())
                 {
-                    IntraOpThreads.Pin(Options.Threads);
-                    videos.Add(Model.EncodeVideo(batch.Vfeats, batch.Vmasks));
-                    texts.Add(Model.EncodeText(batch.Caps, batch.Cmasks));
+                    var (video, text) = await _host.RunAsync(
+                        () =>
+                        {
+                            using var noGrad = no_grad();
+                            return (Model.EncodeVideo(batch.Vfeats, batch.Vmasks), Model.EncodeText(batch.Caps, batch.Cmasks));
+                        },
+                        cancellationToken).ConfigureAwait(false);
+                    videos.Add(video);
+                    texts.Add(text);
                 }
             }
 
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            IntraOpThreads.Pin(Options.Threads);
-            var v = cat(videos, 0);
-            var t = cat(texts, 0);
-            var (r1, r5) = RecallAtK(t.mm(v.t()));
+            var (r1, r5) = await _host.RunAsync(
+                () =>
+                {
+                    using var noGrad = no_grad();
+                    using var scope = NewDisposeScope();
+                    var v = cat(videos, 0);
+                    var t = cat(texts, 0);
+                    return RecallAtK(t.mm(v.t()));
+                },
+                cancellationToken).ConfigureAwait(false);
             return (r1, r5, ids.Count);
         }
         finally
@@ -362,12 +419,15 @@ public sealed class VideoClipTrainer : IDisposable
     {
         _optimizer.Dispose();
         Model.Dispose();
+        if (_ownsHost)
+        {
+            _host.Dispose();
+        }
     }
 
-    private (float Loss, TimeSpan ReduceTime) Step(ClipBatch batch, double learningRate)
+    private (float Loss, TimeSpan ReduceTime, int Threads) Step(ClipBatch batch, double learningRate)
     {
         using var scope = NewDisposeScope();
-        IntraOpThreads.Pin(Options.Threads);
         Model.train();
         var video = Model.EncodeVideo(batch.Vfeats, batch.Vmasks, batch.Vpositions);
         var text = Model.EncodeText(batch.Caps, batch.Cmasks);
@@ -390,7 +450,7 @@ public sealed class VideoClipTrainer : IDisposable
         }
 
         _optimizer.Step(learningRate);
-        return (value, reduceTime);
+        return (value, reduceTime, get_num_threads());
     }
 
     /// <summary>The mean of the text→video and video→text cross-entropies over the similarity matrix <paramref name="logits"/>.</summary>

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
-using VideoData.Core.Scheduling;
 using VideoData.Features.Extraction;
 using VideoData.Features.Runtime;
 using VideoData.Features.Tests.Model;
@@ -122,13 +121,21 @@ public sealed class S3dEncoderTests
     }
 
     [Fact]
-    public void EncodeVideo_WhileTheMainThreadWorkerServes_MatchesTheReferenceAndEndsCleanly()
+    public void EncodeVideo_OnAHostOnTheLentMainThread_MatchesTheReferenceAndEndsCleanly()
     {
-        using var encoder = SmallEncoder(secondsPerBatch: 1);
-
-        // As in the CLI: the caller runs on the pool and the forward passes on the serving thread.
-        var features = MainThreadWorker.Serve(async () =>
+        // As in the CLI: the caller runs on the pool and the build, the forward passes and the disposal on the serving thread.
+        var serving = ComputeThread.ForCurrentThread();
+        var features = serving.Serve(async () =>
         {
+            using var host = ComputeHost.Start(thread: serving);
+            using var encoder = S3dEncoder.Create(s_weights.Value, new S3dEncoderOptions
+            {
+                SecondsPerBatch = 1,
+                FrameSize = SmallSize,
+                FramesPerSecond = SmallFrames,
+                L2Normalize = false,
+                IncludeMixed5c = true,
+            }, host);
             var encoded = await encoder.EncodeVideoAsync("golden", Chunks(GoldenSeconds("small"), SmallSize, SmallFrames));
             Assert.Equal(2, encoded.Seconds);
             AssertClose(Golden("video_embedding_small"), encoded.Embeddings, "video_embedding");
@@ -143,17 +150,16 @@ public sealed class S3dEncoderTests
     }
 
     [Fact]
-    public async Task Encode_WithTurns_HoldsThemForEveryPassAndNowhereElse()
+    public async Task Encode_OnAHost_HoldsTheCoresForEveryPassAndNowhereElse()
     {
-        var turns = new CpuTurns();
+        using var host = ComputeHost.Start();
         using var encoder = S3dEncoder.Create(s_weights.Value, new S3dEncoderOptions
         {
             SecondsPerBatch = 1,
             FrameSize = SmallSize,
             FramesPerSecond = SmallFrames,
             L2Normalize = false,
-            Turns = turns,
-        });
+        }, host);
         using var plain = SmallEncoder(secondsPerBatch: 1, mixed: false);
         var seconds = RandomSeconds(3, seed: 7);
         var heldWhileProducing = new List<bool>();
@@ -162,7 +168,7 @@ public sealed class S3dEncoderTests
         {
             await foreach (var chunk in Chunks(seconds, SmallSize, SmallFrames))
             {
-                heldWhileProducing.Add(turns.IsHeld);
+                heldWhileProducing.Add(host.IsBusy);
                 yield return chunk;
             }
         }
@@ -174,7 +180,7 @@ public sealed class S3dEncoderTests
             {
                 while (!done.IsCancellationRequested)
                 {
-                    turns.WaitTurn();
+                    host.WaitForTurn(CancellationToken.None);
                     Thread.Sleep(1);
                 }
             },
@@ -187,8 +193,8 @@ public sealed class S3dEncoderTests
 
         Assert.Equal(3, features.Seconds);
         Assert.Equal([false, false, false], heldWhileProducing);
-        Assert.True(turns.Waits >= 1, "the stand-in decoder never had to wait: no pass held the turns");
-        Assert.False(turns.IsHeld);
+        Assert.True(host.TurnWaits >= 1, "the stand-in decoder never had to wait: no pass held the turns");
+        Assert.False(host.IsBusy);
         // Taking turns changes when passes run, not what they compute.
         Assert.Equal((await plain.EncodeVideoAsync("v", Chunks(seconds, SmallSize, SmallFrames))).Embeddings, features.Embeddings);
     }

@@ -7,7 +7,8 @@ namespace VideoData.Features.Tests.Runtime;
 [Collection(TorchCollection.Name)]
 public sealed class IntraOpThreadsTests
 {
-    private static int RunOnNewThread(Func<int> work)
+    /// <summary>Runs <paramref name="work"/> on a fresh thread (its first libtorch call there) and returns its result.</summary>
+    internal static int RunOnNewThread(Func<int> work)
     {
         var result = 0;
         var thread = new Thread(() => result = work());

@@ -44,7 +44,7 @@ public sealed class PreprocessJobManifestTests
 
         // The pipeline the pods run, with the pod's flags, asks for what the CPU image has and reads the mounted weights.
         var pipeline = LoadPipelineAsInThePod(args);
-        Assert.Equal("cpu", pipeline.Encoder.Device);
+        Assert.Equal(EncoderDevice.Cpu, pipeline.Encoder.Device);
         Assert.StartsWith(mount.GetProperty("mountPath").GetString() + "/", pipeline.Encoder.Weights, StringComparison.Ordinal);
 
         // The pod's user is the image's non-root user.
@@ -64,7 +64,7 @@ public sealed class PreprocessJobManifestTests
         Assert.Contains(pod.GetProperty("tolerations").EnumerateArray(), t => t.GetProperty("key").GetString() == "nvidia.com/gpu");
         var args = container.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToList();
         Assert.Equal("cuda", ArgumentAfter(args, "--device"));
-        Assert.Equal("cuda", LoadPipelineAsInThePod(args).Encoder.Device);
+        Assert.Equal(EncoderDevice.Cuda, LoadPipelineAsInThePod(args).Encoder.Device);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using VideoData.Captions.Cleaning;
+using VideoData.Features.Runtime;
 using VideoData.Pipeline.Definition;
 using VideoData.Testing;
 
@@ -14,7 +16,7 @@ public class PipelineDefinitionLoaderTests
 
         Assert.Equal(30, definition.Decode.Fps);
         Assert.Equal(224, definition.Decode.Size);
-        Assert.Equal("reference", definition.Captions.Dedup);
+        Assert.Equal(DedupMode.Reference, definition.Captions.Dedup);
     }
 
     [Fact]
@@ -36,7 +38,7 @@ public class PipelineDefinitionLoaderTests
             ["decode.fps=25", "encoder.device=cuda", "shard_size=3", "captions.required=true", "output=/tmp/x"]);
 
         Assert.Equal(25, definition.Decode.Fps);
-        Assert.Equal("cuda", definition.Encoder.Device);
+        Assert.Equal(EncoderDevice.Cuda, definition.Encoder.Device);
         Assert.Equal(3, definition.ShardSize);
         Assert.True(definition.Captions.Required);
         Assert.Equal("/tmp/x", definition.Output);
@@ -46,9 +48,9 @@ public class PipelineDefinitionLoaderTests
     public void Load_CaptionsDedupAndCueCap_AcceptWordsAndRejectBadValuesByName()
     {
         var defaults = PipelineDefinitionLoader.Load(null, []);
-        Assert.Equal(("reference", 10_000), (defaults.Captions.Dedup, defaults.Captions.MaxCueCharacters));
+        Assert.Equal((DedupMode.Reference, 10_000), (defaults.Captions.Dedup, defaults.Captions.MaxCueCharacters));
         var words = PipelineDefinitionLoader.Load(null, ["captions.dedup=words", "captions.max_cue_characters=500"]);
-        Assert.Equal(("words", 500), (words.Captions.Dedup, words.Captions.MaxCueCharacters));
+        Assert.Equal((DedupMode.Words, 500), (words.Captions.Dedup, words.Captions.MaxCueCharacters));
 
         var dedup = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["captions.dedup=word"]));
         Assert.Contains("captions.dedup", dedup.Message, StringComparison.Ordinal);
@@ -66,11 +68,47 @@ public class PipelineDefinitionLoaderTests
         Assert.Contains("vaapi", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("decode.decoder=\"vaapi\"", "Pipeline field 'decode.decoder' = \"vaapi\" is invalid: it must be auto, cpu or cuda.")]
+    [InlineData("encoder.device=\"gpux\"", "Pipeline field 'encoder.device' = \"gpux\" is invalid: it must be cpu or cuda.")]
+    [InlineData("encoder.device=1", "Pipeline field 'encoder.device' = \"1\" is invalid: it must be cpu or cuda.")]
+    [InlineData("encoder.native_heap=\"mmap_threshold\"", "Pipeline field 'encoder.native_heap' = \"mmap_threshold\" is invalid: it must be reuse, threshold or system.")]
+    public void Load_EnumSettingOutsideItsNames_NamesTheFieldTheValueAndEveryAcceptedName(string assignment, string message)
+    {
+        var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, [assignment]));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void ToJson_EnumSettings_AreWrittenByTheirFileNamesAndReadBackEqual()
+    {
+        var definition = PipelineDefinitionLoader.Load(null, ["encoder.native_heap=threshold", "decode.decoder=cpu", "encoder.device=cuda", "captions.dedup=words", "stages.cpu_turns=off"]);
+        var path = Path.Combine(Path.GetTempPath(), $"videodata-roundtrip-{Guid.NewGuid():N}.json");
+        try
+        {
+            var json = PipelineDefinitionLoader.ToJson(definition);
+            Assert.Contains("\"native_heap\": \"threshold\"", json, StringComparison.Ordinal);
+            Assert.Contains("\"cpu_turns\": \"off\"", json, StringComparison.Ordinal);
+            File.WriteAllText(path, json);
+
+            var reread = PipelineDefinitionLoader.Load(path, []);
+
+            Assert.Equal(
+                (definition.Encoder.NativeHeap, definition.Decode.Decoder, definition.Encoder.Device, definition.Captions.Dedup, definition.Stages.CpuTurns),
+                (reread.Encoder.NativeHeap, reread.Decode.Decoder, reread.Encoder.Device, reread.Captions.Dedup, reread.Stages.CpuTurns));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Load_NativeHeap_DefaultsToReuseAndRejectsUnknownPolicies()
     {
-        Assert.Equal("reuse", PipelineDefinitionLoader.Load(null, []).Encoder.NativeHeap);
-        Assert.Equal("threshold", PipelineDefinitionLoader.Load(null, ["encoder.native_heap=threshold"]).Encoder.NativeHeap);
+        Assert.Equal(NativeHeapPolicy.Reuse, PipelineDefinitionLoader.Load(null, []).Encoder.NativeHeap);
+        Assert.Equal(NativeHeapPolicy.MmapThreshold, PipelineDefinitionLoader.Load(null, ["encoder.native_heap=threshold"]).Encoder.NativeHeap);
         var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["encoder.native_heap=jemalloc"]));
         Assert.Contains("encoder.native_heap", error.Message, StringComparison.Ordinal);
         Assert.Contains("must be reuse, threshold or system", error.Message, StringComparison.Ordinal);
@@ -80,11 +118,11 @@ public class PipelineDefinitionLoaderTests
     public void Load_CpuTurns_AutoTakesTurnsOnlyForACpuEncoder()
     {
         var auto = PipelineDefinitionLoader.Load(null, []);
-        Assert.Equal("auto", auto.Stages.CpuTurns);
-        Assert.True(auto.Stages.TakesCpuTurns("cpu"));
-        Assert.False(auto.Stages.TakesCpuTurns("cuda"));
-        Assert.True(PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=on"]).Stages.TakesCpuTurns("cuda"));
-        Assert.False(PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=off"]).Stages.TakesCpuTurns("cpu"));
+        Assert.Equal(CpuTurnsMode.Auto, auto.Stages.CpuTurns);
+        Assert.True(auto.Stages.TakesCpuTurns(EncoderDevice.Cpu));
+        Assert.False(auto.Stages.TakesCpuTurns(EncoderDevice.Cuda));
+        Assert.True(PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=on"]).Stages.TakesCpuTurns(EncoderDevice.Cuda));
+        Assert.False(PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=off"]).Stages.TakesCpuTurns(EncoderDevice.Cpu));
         var error = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["stages.cpu_turns=sometimes"]));
         Assert.Contains("stages.cpu_turns", error.Message, StringComparison.Ordinal);
         Assert.Contains("must be auto, on or off", error.Message, StringComparison.Ordinal);

@@ -58,7 +58,7 @@ internal sealed class TinyRun : ITrainingObserver
     public void OnStep(StepReport report)
     {
         Steps.Add(report);
-        StepThreads.Add(TorchSharp.torch.get_num_threads());
+        StepThreads.Add(report.IntraOpThreads);
         AfterStep?.Invoke(report);
     }
 

@@ -1,12 +1,11 @@
-using System.Runtime.InteropServices;
-
-namespace VideoData.Features.Extraction;
+namespace VideoData.Features.Runtime;
 
 /// <summary>
 /// The C library's allocator, which libtorch's CPU tensors come from. glibc serves a block below its mmap threshold
 /// from a heap arena and keeps it after it is freed; the threshold rises by itself up to 32 MB as large blocks are
 /// freed, and raises its trim threshold with it, so the heap keeps the fragmented sum of a batch's activations
-/// (measured here: ~0.5 GB more resident memory at 8 seconds a batch). A fixed threshold stops both.
+/// (measured here: ~0.5 GB more resident memory at 8 seconds a batch). A fixed threshold stops both. Applied once, by a
+/// <see cref="ComputeHost"/> as it starts (<see cref="ComputeHostOptions.NativeHeap"/>).
 /// </summary>
 internal static class NativeHeap
 {
@@ -34,7 +33,7 @@ internal static class NativeHeap
 
         try
         {
-            return Mallopt(MmapMaxParameter, 0) == 1 && Mallopt(TrimThresholdParameter, int.MaxValue) == 1;
+            return Interop.Libc.Mallopt(MmapMaxParameter, 0) == 1 && Interop.Libc.Mallopt(TrimThresholdParameter, int.MaxValue) == 1;
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -55,16 +54,11 @@ internal static class NativeHeap
 
         try
         {
-            return Mallopt(MmapThresholdParameter, bytes) == 1;
+            return Interop.Libc.Mallopt(MmapThresholdParameter, bytes) == 1;
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
             return false;
         }
     }
-
-#pragma warning disable SYSLIB1054 // two ints: nothing to marshal, and LibraryImport would need unsafe code in this project
-    [DllImport("libc.so.6", EntryPoint = "mallopt", ExactSpelling = true)]
-    private static extern int Mallopt(int parameter, int value);
-#pragma warning restore SYSLIB1054
 }

@@ -1,7 +1,7 @@
-namespace VideoData.Core.Scheduling;
+namespace VideoData.Features.Runtime;
 
 /// <summary>
-/// Gives a worker's cores to one compute-bound pass at a time. On a CPU-only worker the encoder's forward pass
+/// Gives a worker's cores to one compute-bound pass at a time (a <see cref="ComputeHost"/> holds them for each work item). On a CPU-only worker the encoder's forward pass
 /// keeps every core busy by itself, and libtorch splits each layer statically between its threads, so a decoder
 /// running beside it adds nothing: it delays one thread's share of every layer while the other threads wait for it.
 /// With turns, a forward pass holds the cores (<see cref="Hold"/>) and decoders check in before each packet
@@ -10,7 +10,7 @@ namespace VideoData.Core.Scheduling;
 /// up waiting on another that waits on it. Thread-safe; holds may nest and overlap (the cores are free when the last
 /// one ends).
 /// </summary>
-public sealed class CpuTurns
+internal sealed class CpuTurns
 {
     private readonly object _sync = new();
 

@@ -1,6 +1,6 @@
-using VideoData.Core.Scheduling;
+using VideoData.Features.Runtime;
 
-namespace VideoData.Core.Tests.Scheduling;
+namespace VideoData.Features.Tests.Runtime;
 
 public sealed class CpuTurnsTests
 {

@@ -1,11 +1,10 @@
-using VideoData.Core.Scheduling;
 using VideoData.Media.Decode;
 using VideoData.Testing.Videos;
 
 namespace VideoData.Media.Tests.Decode;
 
-/// <summary>A decode that shares <see cref="CpuTurns"/> with an encoder pauses while a pass holds the cores.</summary>
-public sealed class CpuTurnsDecodeTests
+/// <summary>A decode given a <see cref="DecodeOptions.WaitForCores"/> hook pauses while the hook holds it (an encoder pass holding the cores).</summary>
+public sealed class DecodePauseTests
 {
     [Fact(Timeout = 120_000)]
     public async Task Decode_WhileTheCoresAreHeld_WaitsWithoutTimingOutThenGivesTheSameFrames()
@@ -14,13 +13,26 @@ public sealed class CpuTurnsDecodeTests
         var options = new DecodeOptions { Decoder = DecoderPreference.Cpu, Threads = 1, WatchdogTimeout = TimeSpan.FromMilliseconds(300) };
         var (expected, _) = await FrameComparison.DecodeAllAsync(path, options);
 
-        var turns = new CpuTurns();
-        var hold = turns.Hold();
+        // The cores as a compute pass holds them: set while free.
+        using var free = new ManualResetEventSlim(initialState: false);
+        var waits = 0;
+        bool WaitForCores(CancellationToken cancellationToken)
+        {
+            if (free.IsSet)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref waits);
+            free.Wait(cancellationToken);
+            return true;
+        }
+
         var chunks = 0;
         using var frames = new MemoryStream();
         var decode = Task.Run(async () =>
         {
-            await foreach (var chunk in VideoDecoder.DecodeAsync(path, options with { Turns = turns }))
+            await foreach (var chunk in VideoDecoder.DecodeAsync(path, options with { WaitForCores = WaitForCores }))
             {
                 using (chunk)
                 {
@@ -35,9 +47,9 @@ public sealed class CpuTurnsDecodeTests
         await Task.Delay(TimeSpan.FromSeconds(1.2));
         Assert.False(decode.IsCompleted, decode.Exception?.ToString());
         Assert.Equal(0, Volatile.Read(ref chunks));
-        Assert.True(turns.Waits >= 1);
+        Assert.True(Volatile.Read(ref waits) >= 1);
 
-        hold.Dispose();
+        free.Set();
         await decode.WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Equal(3, chunks);
         Assert.Equal(expected, frames.ToArray());
