@@ -75,6 +75,7 @@ internal sealed class S3dVideoEncoder : IVideoEncoder, IDisposable
             Device = definition.Encoder.Device,
             SecondsPerBatch = definition.Encoder.SecondsPerBatch,
             L2Normalize = definition.Encoder.Normalize,
+            IncludeMixed5c = definition.Encoder.Mixed5c,
             FramesPerSecond = definition.Decode.Fps,
             FrameSize = definition.Decode.Size,
             Threads = definition.Encoder.Threads,
