@@ -27,7 +27,7 @@ public sealed class FeaturesOnePathTests : IDisposable
         "--weights", Weights, "--mixed-5c", "--feature-dtype", "float32",
         "--set", "decode.fps=16", "--set", "decode.size=112", "--set", "decode.decoder=cpu", "--set", "decode.threads=1",
         "--set", "encoder.seconds_per_batch=4", "--set", "stages.decode_parallelism=2", "--set", "stages.decoded_seconds_capacity=8",
-        "--set", "segment_videos=1", "--set", "lease_stale_seconds=8",
+        "--set", "segment_videos=1", "--set", "lease_stale_seconds=2", // one worker at a time: the rerun takes the killed one's lease over at once
     ];
 
     [Fact]
