@@ -249,6 +249,7 @@ internal static class FeaturesCommand
         }
 
         var seconds = done.Sum(e => (long)e.Seconds);
+        var jobFolder = summary.Output.StartsWith("file:", StringComparison.Ordinal) ? new Uri(summary.Output).LocalPath : summary.Output;
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -256,7 +257,7 @@ internal static class FeaturesCommand
                 @event = "summary",
                 command = "features",
                 output = outPath,
-                job = summary.Output,
+                job = jobFolder,
                 data_file = ledger.DataFile,
                 videos = ledger.Videos.Count,
                 done = done.Count,
@@ -274,7 +275,7 @@ internal static class FeaturesCommand
         {
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"wrote {done.Count} video(s), {seconds} second(s) of features to {outPath} (encoder on {definition.Encoder.Device}, feature dtype {definition.Encoder.FeatureDtype}; job folder {summary.Output}, {progress.SecondsEncoded} s encoded by this run); {failed.Count} failed"));
+                $"wrote {done.Count} video(s), {seconds} second(s) of features to {outPath} (encoder on {definition.Encoder.Device}, feature dtype {definition.Encoder.FeatureDtype}; job folder {jobFolder}, {progress.SecondsEncoded} s encoded by this run); {failed.Count} failed"));
         }
 
         return failed.Count == 0 ? 0 : 1;
