@@ -54,7 +54,7 @@ internal static class FeaturesCommand
         };
         var job = new Option<string?>("--job")
         {
-            Description = "The run's job folder (a preprocess output: manifest.jsonl, plan.json, ledger/, stats/, _work/, shards/), which makes a rerun resume. "
+            Description = "The run's job folder (a preprocess output: manifest.jsonl, plan.json, ledger/, stats/, _work/, shards/), which makes a rerun resume (and keeps what it published: a video removed from INPUT stays in the shard; a new job folder starts over). "
                 + "Default: OUT.job beside OUT; for a device, FIFO or link OUT, a temporary folder removed after the run.",
         };
         var device = new Option<string?>("--device") { Description = "encoder.device: cpu (float32, default) or cuda / cuda:N (float16)." };
