@@ -214,7 +214,7 @@ public sealed class ShardCommitTests : IDisposable
         for (var trial = 0; trial < 10; trial++)
         {
             var output = Path.Combine(_dir, $"pair-{trial}");
-            var (a, b) = await RunPairAsync(random.Next(0, 1500), () => Contended(Local(source, output)), null);
+            var (a, b) = await RunPairAsync(random.Next(0, 1500), () => Local(source, output), null);
             Assert.True(a.ExitCode == 0 && b.ExitCode == 0, $"trial {trial}: {a.Stderr}\n{b.Stderr}");
             AssertPairResult(output, trial);
         }
@@ -230,7 +230,7 @@ public sealed class ShardCommitTests : IDisposable
         for (var trial = 0; trial < 10; trial++)
         {
             var prefix = $"pair-{trial}";
-            var (a, b) = await RunPairAsync(random.Next(0, 1500), () => Contended(S3(source, bucket, prefix, proxy)), S3Environment());
+            var (a, b) = await RunPairAsync(random.Next(0, 1500), () => S3(source, bucket, prefix, proxy), S3Environment());
             Assert.True(a.ExitCode == 0 && b.ExitCode == 0, $"trial {trial}: {a.Stderr}\n{b.Stderr}");
             AssertPairResult(await DownloadAsync(bucket, prefix + "/"), trial);
         }
@@ -424,12 +424,6 @@ public sealed class ShardCommitTests : IDisposable
     /// </summary>
     private static string[] AfterCrash(string[] arguments) => [.. arguments, "--set", "lease_stale_seconds=2"];
 
-    /// <summary>
-    /// For two live workers on one shard: the one that finds the shard leased looks again every lease_stale_seconds / 8
-    /// (15 s at the default 120 s, idle time in every trial); 8 s makes that 1 s while heartbeats (every 2 s) stay far more
-    /// frequent than this machine pauses a process, so a live worker's lease is not taken over for being slow.
-    /// </summary>
-    private static string[] Contended(string[] arguments) => [.. arguments, "--set", "lease_stale_seconds=8"];
 
     private static string[] Local(string source, string output) => [.. Common(Path.Combine(source, "manifest.csv")), "--output", output];
 
