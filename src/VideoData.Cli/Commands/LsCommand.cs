@@ -106,6 +106,38 @@ internal sealed class StorageFlags
         return CommandFailures.Report(command, input, ex, invalid ? 2 : 1, invalid ? invalidClass : FailureClass.Fetch.ToName());
     }
 
+    /// <summary>
+    /// The S3 flags given, as pipeline overrides (<c>s3.endpoint_url=...</c>), for a command that runs the pipeline; the environment
+    /// is the pipeline loader's own layer beneath them. <c>--root</c> is not a pipeline field (the command resolves its input with it).
+    /// </summary>
+    public IEnumerable<string> PipelineOverrides(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_endpoint) is { } endpoint)
+        {
+            yield return $"s3.endpoint_url={System.Text.Json.JsonSerializer.Serialize(endpoint)}";
+        }
+
+        if (parseResult.GetValue(_region) is { } region)
+        {
+            yield return $"s3.region={System.Text.Json.JsonSerializer.Serialize(region)}";
+        }
+
+        if (parseResult.GetValue(_pathStyle) is { } pathStyle)
+        {
+            yield return $"s3.force_path_style={(pathStyle ? "true" : "false")}";
+        }
+
+        if (parseResult.GetValue(_chunkEncoding) is { } chunkEncoding)
+        {
+            yield return $"s3.use_chunk_encoding={(chunkEncoding ? "true" : "false")}";
+        }
+
+        if (parseResult.GetValue(_checksum) is { } checksum)
+        {
+            yield return $"s3.checksum_mode={System.Text.Json.JsonSerializer.Serialize(checksum)}";
+        }
+    }
+
     /// <summary>Environment first, then flags; credentials always from the standard AWS chain. Throws <see cref="ArgumentException"/> naming a bad value.</summary>
     public BlobStoreOptions Options(ParseResult parseResult)
     {

@@ -59,7 +59,12 @@ internal static class PreprocessCommand
     }
 
     /// <summary>Runs the job with progress and prints the summary; shared with <c>videodata demo</c>.</summary>
-    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, ComputeThread? computeThread, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null, double progressInterval = 10)
+    /// <param name="finish">
+    /// When given, called with the summary instead of printing it (and instead of <paramref name="after"/>); its result is the exit
+    /// code. <c>videodata features</c> uses it to publish its one shard file and print its own summary.
+    /// </param>
+    /// <param name="command">The command name that prefixes error lines.</param>
+    internal static async Task<int> RunAsync(PipelineDefinition definition, WorkerSlot worker, bool retryFailed, ProgressMode mode, ComputeThread? computeThread, CancellationToken cancellationToken, Action<PreprocessSummary>? after = null, double progressInterval = 10, Func<PreprocessSummary, PipelineProgress, CancellationToken, Task<int>>? finish = null, string command = "preprocess")
     {
         var progress = new PipelineProgress();
         var display = new PipelineProgressDisplay(progress, mode, TimeSpan.FromSeconds(Math.Clamp(progressInterval, 0.1, 3600)));
@@ -87,12 +92,17 @@ internal static class PreprocessCommand
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            Console.Error.WriteLine("videodata preprocess: stopped; nothing partial was published. Run the same command again to resume.");
+            Console.Error.WriteLine($"videodata {command}: stopped; nothing partial was published. Run the same command again to resume.");
             return signal == 0 ? 130 : signal;
         }
         catch (Exception ex) when (CommandFailures.IsInputFailure(ex))
         {
-            return CommandFailures.Report("preprocess", null, ex, 1);
+            return CommandFailures.Report(command, null, ex, 1);
+        }
+
+        if (finish is not null)
+        {
+            return await finish(summary, progress, stop.Token).ConfigureAwait(false);
         }
 
         Print(summary, progress, display.Mode);
@@ -180,12 +190,17 @@ internal static class PreprocessCommand
 
         public Option<ProgressMode> Progress { get; } = new("--progress") { Description = "auto (live table on a terminal, JSON lines otherwise), live, json (standard output: JSON lines only; logs on standard error) or none.", DefaultValueFactory = _ => ProgressMode.Auto };
 
+        /// <summary>The encoder and shard-format flags, shared with <c>videodata features</c>.</summary>
+        public EncodingFlags Encoding { get; } = new();
+
         public void AddTo(Command command)
         {
             foreach (var option in new Option[] { Pipeline, Manifest, UriTemplate, Output, Weights, Device, Decoder, ShardSize, ShardIndex, ShardCount, MaxRetries, RetryFailed, Set, PrintConfig, Progress, ProgressInterval })
             {
                 command.Options.Add(option);
             }
+
+            Encoding.AddTo(command);
         }
 
         /// <summary>The definition from the file (or defaults) with the flags applied as overrides, validated.</summary>
@@ -206,6 +221,7 @@ internal static class PreprocessCommand
             Add("encoder.weights", parseResult.GetValue(Weights));
             Add("encoder.device", parseResult.GetValue(Device));
             Add("decode.decoder", parseResult.GetValue(Decoder));
+            Encoding.AddOverrides(parseResult, overrides);
             if (parseResult.GetValue(ShardSize) is { } size)
             {
                 overrides.Add($"shard_size={size}");
@@ -249,6 +265,76 @@ internal static class PreprocessCommand
             }
 
             return fromSet;
+        }
+    }
+
+    /// <summary>
+    /// Flags for pipeline fields that <c>preprocess</c> and <c>features</c> share: how the encoder runs and how its features are
+    /// stored. Each one is a dedicated flag for one field, so it takes the flags' place in the precedence (beats the
+    /// environment and the pipeline file; among the flags, <c>--set</c> given later wins). A flag not given leaves the field alone.
+    /// </summary>
+    internal sealed class EncodingFlags
+    {
+        public Option<int?> SecondsPerBatch { get; } = new("--seconds-per-batch") { Description = "encoder.seconds_per_batch: seconds of video per encoder forward pass, batched across videos (1–1024; default 16)." };
+
+        public Option<int?> Threads { get; } = new("--threads") { Description = "encoder.threads: libtorch intra-op threads; 0 leaves libtorch's default (the core count)." };
+
+        public Option<bool> Mixed5c { get; } = new("--mixed-5c") { Description = "encoder.mixed_5c=true: also store the 1024-d mean-pooled mixed_5c activations per second." };
+
+        public Option<bool> NoL2Normalize { get; } = new("--no-l2-normalize") { Description = "encoder.normalize=false: store raw video_embedding rows instead of L2-normalized ones (the reference normalizes)." };
+
+        public Option<string?> FeatureDtype { get; } = new("--feature-dtype")
+        {
+            Description = "encoder.feature_dtype: float16 (default; values rounded to float16 precision as the reference stores them, still written as float32) or float32 (full precision).",
+        };
+
+        public Option<int?> VideosPerRowGroup { get; } = new("--videos-per-row-group")
+        {
+            Description = "videos_per_row_group: videos per Parquet row group of the shard. Only 1 is supported (the publish copies each video's row group from the work segments); reading one video reads one row group.",
+        };
+
+        public EncodingFlags() => FeatureDtype.AcceptOnlyFromAmong("float16", "float32");
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { SecondsPerBatch, Threads, Mixed5c, NoL2Normalize, FeatureDtype, VideosPerRowGroup })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        /// <summary>Appends one <c>field=value</c> override per flag given.</summary>
+        public void AddOverrides(ParseResult parseResult, List<string> overrides)
+        {
+            if (parseResult.GetValue(SecondsPerBatch) is { } batch)
+            {
+                overrides.Add(string.Create(CultureInfo.InvariantCulture, $"encoder.seconds_per_batch={batch}"));
+            }
+
+            if (parseResult.GetValue(Threads) is { } threads)
+            {
+                overrides.Add(string.Create(CultureInfo.InvariantCulture, $"encoder.threads={threads}"));
+            }
+
+            if (parseResult.GetValue(Mixed5c))
+            {
+                overrides.Add("encoder.mixed_5c=true");
+            }
+
+            if (parseResult.GetValue(NoL2Normalize))
+            {
+                overrides.Add("encoder.normalize=false");
+            }
+
+            if (parseResult.GetValue(FeatureDtype) is { } dtype)
+            {
+                overrides.Add($"encoder.feature_dtype={JsonSerializer.Serialize(dtype)}");
+            }
+
+            if (parseResult.GetValue(VideosPerRowGroup) is { } perGroup)
+            {
+                overrides.Add(string.Create(CultureInfo.InvariantCulture, $"videos_per_row_group={perGroup}"));
+            }
         }
     }
 }

@@ -34,14 +34,17 @@ internal sealed class SegmentWriter
     private readonly int _maxVideos;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _time;
+    private readonly FeatureStorage _storage;
     private readonly string _run = Guid.NewGuid().ToString("N")[..12];
     private readonly List<FeatureRecord> _records = [];
     private readonly List<LedgerEntry> _entries = [];
     private long _openedAt;
     private int _sequence;
 
-    public SegmentWriter(IBlobStore output, int shardId, int bucketCount, ShardLineage lineage, string worker, int maxVideos, TimeSpan maxAge, TimeProvider time)
+    /// <param name="storage">How feature values are stored (<c>encoder.feature_dtype</c>); the publish copies them as written here.</param>
+    public SegmentWriter(IBlobStore output, int shardId, int bucketCount, ShardLineage lineage, string worker, int maxVideos, TimeSpan maxAge, TimeProvider time, FeatureStorage storage = FeatureStorage.Float16Rounded)
     {
+        _storage = storage;
         _output = output;
         _shardId = shardId;
         _bucketCount = bucketCount;
@@ -89,7 +92,7 @@ internal sealed class SegmentWriter
         {
             dataKey = OutputLayout.SegmentDataKey(_shardId, name);
             using var buffer = new MemoryStream();
-            var writer = FeatureShardWriter.Create(buffer, _lineage, new FeatureShardWriterOptions { VideosPerRowGroup = 1 });
+            var writer = FeatureShardWriter.Create(buffer, _lineage, new FeatureShardWriterOptions { VideosPerRowGroup = 1, Storage = _storage });
             await using (writer.ConfigureAwait(false))
             {
                 foreach (var video in _records)

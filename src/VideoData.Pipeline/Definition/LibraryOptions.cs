@@ -23,9 +23,12 @@ internal static class LibraryOptions
     /// <summary>The frozen encoder's options (its threads live on the compute host: <see cref="ForComputeHost"/>).</summary>
     public static S3dEncoderOptions ForEncoder(PipelineDefinition definition) => new()
     {
-        Device = Name(definition.Encoder.Device),
+        Device = definition.Encoder.Device == EncoderDevice.Cuda && definition.Encoder.CudaDevice > 0
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cuda:{definition.Encoder.CudaDevice}")
+            : Name(definition.Encoder.Device),
         SecondsPerBatch = definition.Encoder.SecondsPerBatch,
         L2Normalize = definition.Encoder.Normalize,
+        IncludeMixed5c = definition.Encoder.Mixed5c,
         FramesPerSecond = definition.Decode.Fps,
         FrameSize = definition.Decode.Size,
     };

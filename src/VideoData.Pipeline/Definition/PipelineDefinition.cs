@@ -63,6 +63,14 @@ public sealed record PipelineDefinition
 
     /// <summary>A shard lease whose heartbeat is older than this is stale and may be taken over by another worker.</summary>
     public int LeaseStaleSeconds { get; init; } = 120;
+
+    /// <summary>
+    /// Videos per Parquet row group of a published shard. Only 1 is supported: the publish assembles a shard by copying each
+    /// video's row group byte for byte from the work segments (issue 15), which a row group shared by several videos would
+    /// defeat (every publish would decode and re-encode the features). Kept as a setting so <c>videodata features
+    /// --videos-per-row-group</c> and the pipeline file say the same thing, and any other value is refused by name.
+    /// </summary>
+    public int VideosPerRowGroup { get; init; } = 1;
 }
 
 /// <summary>Decoding: the reference samples 30 fps, shorter side 224, center crop 224×224.</summary>
@@ -113,6 +121,20 @@ public sealed record EncoderSection
 
     /// <summary>libtorch intra-op threads for the encoder; 0 leaves libtorch's default (one per core).</summary>
     public int Threads { get; init; }
+
+    /// <summary>Also store the 1024-d mean-pooled <c>mixed_5c</c> activations per second (column <c>mixed_5c</c>; off in the reference).</summary>
+    [JsonPropertyName("mixed_5c")]
+    public bool Mixed5c { get; init; }
+
+    /// <summary>
+    /// How feature values are stored: <c>float16</c> (the reference: values rounded to float16 precision, still written as
+    /// float32 so any Parquet reader reads them) or <c>float32</c> (full precision). Recorded in the shard's
+    /// <c>videodata.feature_dtype</c> metadata.
+    /// </summary>
+    public FeatureDtype FeatureDtype { get; init; } = FeatureDtype.Float16;
+
+    /// <summary>The CUDA device ordinal used when <see cref="Device"/> is <c>cuda</c> (<c>--device cuda:N</c> sets both); default 0.</summary>
+    public int CudaDevice { get; init; }
 
     /// <summary>
     /// With <c>native_heap</c> = <c>threshold</c>: glibc's mmap threshold in MiB, fixed. Activations at least this large go back to the
@@ -223,8 +245,18 @@ public enum EncoderDevice
     /// <summary>The CPU (libtorch's CPU backend).</summary>
     Cpu,
 
-    /// <summary>The first CUDA device (needs a CUDA build of TorchSharp).</summary>
+    /// <summary>A CUDA device, <c>encoder.cuda_device</c> (needs a CUDA build of TorchSharp).</summary>
     Cuda,
+}
+
+/// <summary>How feature values are stored (<c>encoder.feature_dtype</c>).</summary>
+public enum FeatureDtype
+{
+    /// <summary>Rounded to float16 precision, as the reference stores them (still written as float32).</summary>
+    Float16,
+
+    /// <summary>Full float32 precision.</summary>
+    Float32,
 }
 
 /// <summary>Whether decoders pause during encoder passes (<c>stages.cpu_turns</c>).</summary>
@@ -419,6 +451,9 @@ public static class PipelineDefinitionLoader
         Require(d.Decode.MinBytesPerSecond is >= 1 and <= 1_000_000, "decode.min_bytes_per_second", d.Decode.MinBytesPerSecond, "must be in 1..1000000");
         Require(d.Decode.FormatWhitelist is { Count: > 0 } && d.Decode.FormatWhitelist.All(f => !string.IsNullOrWhiteSpace(f) && f.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')),
             "decode.format_whitelist", d.Decode.FormatWhitelist is null ? "null" : string.Join(",", d.Decode.FormatWhitelist), "must be a non-empty list of FFmpeg demuxer names");
+        Require(d.Encoder.CudaDevice is >= 0 and <= 63, "encoder.cuda_device", d.Encoder.CudaDevice, "must be in 0..63 (the CUDA device ordinal used when encoder.device is cuda)");
+        Require(d.VideosPerRowGroup == 1, "videos_per_row_group", d.VideosPerRowGroup,
+            "must be 1: shards are assembled by copying each video's row group from the work segments, so a row group holds one video (other values are not supported)");
         Require(d.Encoder.SecondsPerBatch is > 0 and <= 1024, "encoder.seconds_per_batch", d.Encoder.SecondsPerBatch, "must be in 1..1024");
         Require(d.Encoder.Threads is >= 0 and <= 1024, "encoder.threads", d.Encoder.Threads, "must be in 0..1024");
         Require(d.Encoder.NativeMmapThresholdMiB is >= 0 and <= 32, "encoder.native_mmap_threshold_mib", d.Encoder.NativeMmapThresholdMiB, "must be in 0..32 (glibc's limit)");

@@ -84,7 +84,7 @@ public static class Preprocessor
         using var encoder = S3dVideoEncoder.Start(definition, computeThread);
         Func<CancellationToken, bool>? waitForCores = definition.Stages.TakesCpuTurns(definition.Encoder.Device) ? encoder.WaitForTurn : null;
 
-        using var resolver = new BlobStoreResolver(new BlobStoreOptions { LocalRoot = LocalRoot(definition), S3 = S3Options(definition) });
+        using var resolver = new BlobStoreResolver(StoreOptions(definition));
         var entries = await ManifestReader.ReadAsync(manifestUri, resolver, new ManifestOptions
         {
             UriTemplate = definition.UriTemplate,
@@ -181,6 +181,17 @@ public static class Preprocessor
             }
         }
         return new PreprocessSummary(store.RootUri, worker, entries.Count, mine.Count, stats, ledgers, encoder.RandomWeights, resolver.Counters);
+    }
+
+    /// <summary>
+    /// The storage options a run of <paramref name="definition"/> reads and writes with: its <c>s3</c> section (which already
+    /// holds the environment's layer when the definition came from the command line) and the folder plain manifest entries
+    /// are relative to. For a caller that reads or writes beside the run with the same settings.
+    /// </summary>
+    public static BlobStoreOptions StoreOptions(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return new BlobStoreOptions { LocalRoot = LocalRoot(definition), S3 = S3Options(definition) };
     }
 
     private static string FromWorkingDirectory(string uri) =>

@@ -110,7 +110,8 @@ internal sealed class ShardProcessor
                 _log($"{name}: captions.tables has captions for {joined.Count} of the {pending.Count} videos");
             }
 
-            var segments = new SegmentWriter(_output, shardId, _plan.BucketCount, _encoder.Lineage, WorkerIdentity.Id, _definition.SegmentVideos, TimeSpan.FromSeconds(_definition.SegmentSeconds), _time);
+            var segments = new SegmentWriter(_output, shardId, _plan.BucketCount, _encoder.Lineage, WorkerIdentity.Id, _definition.SegmentVideos, TimeSpan.FromSeconds(_definition.SegmentSeconds), _time,
+                _definition.Encoder.FeatureDtype == FeatureDtype.Float32 ? FeatureStorage.Float32 : FeatureStorage.Float16Rounded);
             await foreach (var outcome in _stages.RunAsync(segments, pending, joined, cancellationToken).ConfigureAwait(false))
             {
                 settledEntries[outcome.VideoId] = outcome;

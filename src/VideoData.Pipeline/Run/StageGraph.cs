@@ -322,10 +322,15 @@ internal sealed class StageGraph
                     var record = new FeatureRecord
                     {
                         VideoId = item.VideoId,
+                        // One definition for every command (preprocess, features, demo): the duration of what was decoded
+                        // and encoded, frames at decode.fps over fps, not the container's claim (absent or wrong in damaged
+                        // files); so seconds = ceil(duration) always holds.
                         Duration = video.Frames / (double)_definition.Decode.Fps,
                         Seconds = features.Seconds,
                         Dim = VideoFeatures.Dim,
                         Features = features.Embeddings,
+                        Mixed5cDim = features.Mixed5c is null ? 0 : VideoFeatures.Mixed5cDim,
+                        Mixed5c = features.Mixed5c,
                         Captions = video.Captions ?? [],
                     };
                     due = segments.Add(LedgerEntry.Success(item.VideoId, attempts, record.Seconds), record);

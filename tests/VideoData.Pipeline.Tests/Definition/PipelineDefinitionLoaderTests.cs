@@ -115,6 +115,32 @@ public class PipelineDefinitionLoaderTests
     }
 
     [Fact]
+    public void Load_FeaturesCommandSettings_DefaultToTheReferenceAndRejectBadValuesByName()
+    {
+        var defaults = PipelineDefinitionLoader.Load(null, []);
+        Assert.False(defaults.Encoder.Mixed5c);
+        Assert.Equal(FeatureDtype.Float16, defaults.Encoder.FeatureDtype);
+        Assert.Equal(1, defaults.VideosPerRowGroup);
+        Assert.Equal(0, defaults.Encoder.CudaDevice);
+
+        var set = PipelineDefinitionLoader.Load(null, ["encoder.mixed_5c=true", "encoder.feature_dtype=float32", "encoder.device=cuda", "encoder.cuda_device=1"]);
+        Assert.True(set.Encoder.Mixed5c);
+        Assert.Equal(FeatureDtype.Float32, set.Encoder.FeatureDtype);
+        Assert.Equal(EncoderDevice.Cuda, set.Encoder.Device);
+        Assert.Equal("cuda:1", LibraryOptions.ForEncoder(set).Device);
+        Assert.True(LibraryOptions.ForEncoder(set).IncludeMixed5c);
+
+        var dtype = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["encoder.feature_dtype=bfloat16"]));
+        Assert.Contains("'encoder.feature_dtype' = \"bfloat16\"", dtype.Message, StringComparison.Ordinal);
+        var perGroup = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["videos_per_row_group=16"]));
+        Assert.Contains("'videos_per_row_group' = 16", perGroup.Message, StringComparison.Ordinal);
+        Assert.Contains("not supported", perGroup.Message, StringComparison.Ordinal);
+        Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["encoder.device=cuda:1"]));
+        var ordinal = Assert.Throws<PipelineDefinitionException>(() => PipelineDefinitionLoader.Load(null, ["encoder.cuda_device=-1"]));
+        Assert.Contains("'encoder.cuda_device' = -1", ordinal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_CpuTurns_AutoTakesTurnsOnlyForACpuEncoder()
     {
         var auto = PipelineDefinitionLoader.Load(null, []);

@@ -28,12 +28,16 @@ public sealed class WorkerProcessTests : IDisposable
         // file, a shard, a ledger or stats. So every trial makes some progress and dies somewhere in the middle of
         // decoding, encoding, writing or publishing, whatever the speed of the machine. A trial that produces
         // nothing within a minute, or finishes first, is not killed.
+        // One worker at a time (each killed one has exited before the next starts): the shortest lease staleness only ends
+        // the wait for the dead worker's lease, which at the default 120 s made the trials after a kill (and the final run)
+        // idle instead of working, until the trial's minute ran out.
+        string[] Run(string output) => [.. Arguments(corpus.Manifest, output), "--set", "lease_stale_seconds=2"];
         var random = new Random(20261125);
         var killed = 0;
         for (var trial = 0; trial < 10; trial++)
         {
             var before = CommittedFiles(crashed);
-            using var process = VideoDataCli.Start(null, Arguments(corpus.Manifest, crashed));
+            using var process = VideoDataCli.Start(null, Run(crashed));
             _ = process.StandardOutput.ReadToEndAsync();
             _ = process.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
@@ -52,7 +56,7 @@ public sealed class WorkerProcessTests : IDisposable
             await process.WaitForExitAsync();
         }
 
-        var final = await VideoDataCli.RunAsync(null, Arguments(corpus.Manifest, crashed));
+        var final = await VideoDataCli.RunAsync(null, Run(crashed));
         Assert.True(final.ExitCode == 0, final.Stderr);
 
         Assert.True(killed >= 5, $"only {killed} of 10 trials were killed before finishing");
