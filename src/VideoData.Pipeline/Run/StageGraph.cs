@@ -38,12 +38,16 @@ internal sealed class StageGraph
     /// video on the <c>started</c> channel; the encoder consumes videos in announcement order (batching seconds
     /// across them), so a worker only ever waits on its own video's channel and the graph cannot deadlock.
     /// Frames in memory are bounded by the channel capacities, never by video length.
+    /// Videos are announced in <paramref name="pending"/>'s order, whichever worker is ready first: the encoder's batches
+    /// are then the same on every run over the same pending videos, and so are the features (a forward pass's numerics
+    /// depend, in the last bits, on where a second sits in its batch).
     /// </summary>
     public async IAsyncEnumerable<LedgerEntry> RunAsync(SegmentWriter segments, IReadOnlyList<VideoWorkItem> pending, IReadOnlyDictionary<string, IReadOnlyList<CaptionSegment>>? joined, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var stages = _definition.Stages;
-        var queue = Channel.CreateBounded<VideoWorkItem>(new BoundedChannelOptions(stages.DecodeParallelism) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true });
+        var queue = Channel.CreateBounded<(int Turn, VideoWorkItem Item)>(new BoundedChannelOptions(stages.DecodeParallelism) { FullMode = BoundedChannelFullMode.Wait, SingleWriter = true });
+        var turns = new AnnouncementTurns(pending.Count);
         var started = Channel.CreateBounded<InFlight>(new BoundedChannelOptions(stages.DecodeParallelism) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
         var encoded = Channel.CreateBounded<(InFlight Video, EncodedVideo Result)>(new BoundedChannelOptions(stages.EncodedVideosCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
         var committed = Channel.CreateUnbounded<LedgerEntry>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -63,7 +67,7 @@ internal sealed class StageGraph
 
         var feed = FeedAsync(queue.Writer, pending, stop.Token);
         var decoders = Enumerable.Range(0, stages.DecodeParallelism)
-            .Select(_ => Task.Run(() => DecodeWorkerAsync(queue.Reader, started.Writer, perVideoCapacity, inFlight, joined, stop.Token), stop.Token))
+            .Select(_ => Task.Run(() => DecodeWorkerAsync(queue.Reader, started.Writer, turns, perVideoCapacity, inFlight, joined, stop.Token), stop.Token))
             .ToArray();
         var decodersDone = CompleteWhenAllAsync(decoders, started.Writer);
         var encoder = Task.Run(() => EncodeStageAsync(started.Reader, encoded.Writer, stop.Token), stop.Token);
@@ -101,13 +105,13 @@ internal sealed class StageGraph
         }
     }
 
-    private static async Task FeedAsync(ChannelWriter<VideoWorkItem> writer, IReadOnlyList<VideoWorkItem> pending, CancellationToken cancellationToken)
+    private static async Task FeedAsync(ChannelWriter<(int, VideoWorkItem)> writer, IReadOnlyList<VideoWorkItem> pending, CancellationToken cancellationToken)
     {
         try
         {
-            foreach (var item in pending)
+            for (var turn = 0; turn < pending.Count; turn++)
             {
-                await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync((turn, pending[turn]), cancellationToken).ConfigureAwait(false);
             }
 
             writer.Complete();
@@ -133,9 +137,9 @@ internal sealed class StageGraph
         }
     }
 
-    private async Task DecodeWorkerAsync(ChannelReader<VideoWorkItem> queue, ChannelWriter<InFlight> started, int perVideoCapacity, List<InFlight> inFlight, IReadOnlyDictionary<string, IReadOnlyList<CaptionSegment>>? joined, CancellationToken cancellationToken)
+    private async Task DecodeWorkerAsync(ChannelReader<(int Turn, VideoWorkItem Item)> queue, ChannelWriter<InFlight> started, AnnouncementTurns turns, int perVideoCapacity, List<InFlight> inFlight, IReadOnlyDictionary<string, IReadOnlyList<CaptionSegment>>? joined, CancellationToken cancellationToken)
     {
-        await foreach (var item in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var (turn, item) in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             var video = new InFlight(item, Channel.CreateBounded<FrameChunk>(new BoundedChannelOptions(perVideoCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true }));
 
@@ -169,7 +173,11 @@ internal sealed class StageGraph
                 inFlight.Add(video);
             }
 
+            // In pending order (see RunAsync). Every item a worker takes reaches this point (caption failures are caught
+            // above), so the turn always passes on; only a stopping graph cancels the wait.
+            await turns.WaitAsync(turn, cancellationToken).ConfigureAwait(false);
             await started.WriteAsync(video, cancellationToken).ConfigureAwait(false);
+            turns.Pass(turn);
             var clock = Stopwatch.StartNew();
             try
             {
@@ -421,6 +429,27 @@ internal sealed class StageGraph
     }
 
     /// <summary>A video between its decode worker and the writer.</summary>
+    /// <summary>Lets the decode workers announce their videos in pending order: turn <c>i</c> opens once turn <c>i - 1</c> has announced.</summary>
+    private sealed class AnnouncementTurns
+    {
+        private readonly TaskCompletionSource[] _open;
+
+        public AnnouncementTurns(int count)
+        {
+            _open = new TaskCompletionSource[count + 1];
+            for (var i = 0; i < _open.Length; i++)
+            {
+                _open[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            _open[0].SetResult();
+        }
+
+        public Task WaitAsync(int turn, CancellationToken cancellationToken) => _open[turn].Task.WaitAsync(cancellationToken);
+
+        public void Pass(int turn) => _open[turn + 1].TrySetResult();
+    }
+
     private sealed class InFlight(VideoWorkItem item, Channel<FrameChunk> chunks)
     {
         public VideoWorkItem Item { get; } = item;
