@@ -178,7 +178,7 @@ static async Task<int> ReadAsync(string dir, int repeats)
         long values = 0;
         foreach (var path in paths)
         {
-            await using var reader = await VideoData.Features.Shards.FeatureShardReader.OpenAsync(path);
+            await using var reader = await VideoData.Shards.FeatureShardReader.OpenAsync(path);
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
                 var groupClock = Stopwatch.StartNew();

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Media.Decode;
 using VideoData.Storage.Blobs;
 

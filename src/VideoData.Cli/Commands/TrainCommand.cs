@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Distributed;

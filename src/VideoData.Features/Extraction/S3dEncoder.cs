@@ -4,7 +4,7 @@ using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Model;
 using VideoData.Features.Runtime;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Features.Weights;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

@@ -1,5 +1,5 @@
 using System.IO.Pipelines;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Pipeline.Ledger;
 using VideoData.Pipeline.Run;
 using VideoData.Storage.Blobs;

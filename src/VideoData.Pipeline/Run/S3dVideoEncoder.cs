@@ -6,7 +6,7 @@ using VideoData.Core.Scheduling;
 using VideoData.Features.Extraction;
 using VideoData.Features.Model;
 using VideoData.Features.Runtime;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Features.Weights;
 using VideoData.Pipeline.Definition;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;

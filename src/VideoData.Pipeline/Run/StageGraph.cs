@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;

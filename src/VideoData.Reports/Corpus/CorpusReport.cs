@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Pipeline.Run;
 using VideoData.Pipeline.Status;
 using VideoData.Reports.Html;

@@ -1,4 +1,5 @@
 using VideoData.Features.Runtime;
+using VideoData.Shards;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
 using VideoData.Training.Sampling;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using CommunityToolkit.HighPerformance;
+using VideoData.Shards;
 
 namespace VideoData.Training.Data;
 

@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Training.Sampling;
 
 namespace VideoData.Training.Data;

@@ -1,4 +1,4 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
 
 namespace VideoData.Training.Data;
 
@@ -44,7 +44,7 @@ public static class SyntheticShards
                             Seconds = video.Seconds,
                             Dim = video.FeatureDim,
                             Features = video.Features,
-                            Captions = video.Segments.Select(s => new Features.Shards.CaptionSegment(s.Start, s.End, string.Empty, s.TokenIds)).ToArray(),
+                            Captions = video.Segments.Select(s => new VideoData.Shards.CaptionSegment(s.Start, s.End, string.Empty, s.TokenIds)).ToArray(),
                         },
                         cancellationToken).ConfigureAwait(false);
                 }

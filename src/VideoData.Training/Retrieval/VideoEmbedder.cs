@@ -1,5 +1,5 @@
 using TorchSharp;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
 using VideoData.Training.Plans;

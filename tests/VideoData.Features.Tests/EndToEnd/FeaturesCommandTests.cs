@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Features.Tests.Model;
 using VideoData.Testing;
 using VideoData.Testing.Videos;

@@ -1,7 +1,7 @@
 using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Demo;
 

@@ -1,4 +1,4 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Reports.Corpus;
 
 namespace VideoData.Reports.Tests.Corpus;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Testing;
 
-namespace VideoData.Features.Tests.Shards;
+namespace VideoData.Shards.Tests.FeatureShards;
 
 public sealed class FeatureShardTests : IDisposable
 {
@@ -350,7 +350,7 @@ public sealed class FeatureShardTests : IDisposable
 
     internal static string RunDuckDb(string shard)
     {
-        var script = Path.Combine(RepoPaths.Root, "tests", "VideoData.Features.Tests", "Shards", "read_shard_duckdb.cjs");
+        var script = Path.Combine(RepoPaths.Root, "tests", "VideoData.Shards.Tests", "FeatureShards", "read_shard_duckdb.cjs");
         var duckdb = Path.Combine(RepoPaths.ToolsNodeModules, "@duckdb", "node-api");
         Assert.True(Directory.Exists(duckdb), $"DuckDB for node is not installed at {duckdb}; run infra/scripts/setup.sh --tests.");
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
