@@ -4,8 +4,8 @@ using System.Runtime.CompilerServices;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
-using VideoData.Shards;
 using VideoData.Media.Decode;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Cli.Commands;

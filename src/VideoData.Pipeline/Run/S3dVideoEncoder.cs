@@ -6,9 +6,9 @@ using VideoData.Core.Scheduling;
 using VideoData.Features.Extraction;
 using VideoData.Features.Model;
 using VideoData.Features.Runtime;
-using VideoData.Shards;
 using VideoData.Features.Weights;
 using VideoData.Pipeline.Definition;
+using VideoData.Shards;
 
 namespace VideoData.Pipeline.Run;
 

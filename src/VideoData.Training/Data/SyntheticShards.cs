@@ -1,4 +1,5 @@
 using VideoData.Shards;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Training.Data;
 
@@ -30,7 +31,7 @@ public static class SyntheticShards
         var paths = new List<string>();
         for (var first = 0; first < videos.Count; first += videosPerShard)
         {
-            var path = Path.Combine(folder, $"shard-{paths.Count:D5}.parquet");
+            var path = Path.Combine(folder, ShardPlanner.ShardName(paths.Count) + ".parquet");
             var writer = FeatureShardWriter.CreateFile(path, lineage, writerOptions);
             await using (writer.ConfigureAwait(false))
             {
