@@ -59,7 +59,7 @@ public sealed record FeatureShardStoreOptions
 /// <param name="CacheHits">Of those, answered from the cache.</param>
 /// <param name="CachedBytes">Bytes of decoded videos held in memory.</param>
 /// <param name="DiskHits">Videos answered from the local disk cache.</param>
-public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long RowGroupsRead, long VideosServed, long CacheHits, long CachedBytes, long DiskHits);
+internal sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long RowGroupsRead, long VideosServed, long CacheHits, long CachedBytes, long DiskHits);
 
 /// <summary>
 /// Training's view of a set of feature shards (the Parquet files <c>videodata preprocess</c> writes) in a
@@ -68,7 +68,7 @@ public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long
 /// once. Thread-safe: up to <see cref="FeatureShardStoreOptions.ReadersPerShard"/> row groups of a shard are read at
 /// once, different shards in parallel, and callers wanting videos of a row group being read wait for that read.
 /// </summary>
-public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
+internal sealed class FeatureShardVideoStore : IShardVideoStore
 {
     private readonly IBlobStore _blobs;
     private readonly FeatureShardStoreOptions _options;

@@ -4,7 +4,7 @@ using VideoData.Storage.Sharding;
 namespace VideoData.Training.Data;
 
 /// <summary>Writes videos (e.g. a <see cref="SyntheticCorpus"/>) as feature shards, for benchmarks, demos and tests.</summary>
-public static class SyntheticShards
+internal static class SyntheticShards
 {
     /// <summary>
     /// Writes <paramref name="videos"/> to <paramref name="folder"/> as <c>shard-NNNNN.parquet</c> files of

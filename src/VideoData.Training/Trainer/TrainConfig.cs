@@ -11,7 +11,7 @@ namespace VideoData.Training.Trainer;
 /// A training pipeline file (<c>pipelines/videoclip-*.json</c>): JSON with comments, snake_case keys.
 /// Unknown keys are errors, so a typo never silently falls back to a default.
 /// </summary>
-public sealed record TrainConfig
+internal sealed record TrainConfig
 {
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
