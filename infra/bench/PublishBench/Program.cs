@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 
 // Publish cost of one shard of VIDEOS videos x SECONDS seconds of 512-d features (float16-rounded, the default), side by side
 // in one process, alternating for ROUNDS rounds, medians printed:

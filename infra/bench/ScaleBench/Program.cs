@@ -10,7 +10,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 
 if (args.Length is < 3 or > 4 || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var videos) || videos < 1)
 {

@@ -2,7 +2,7 @@
 //   TrainBench corpus  DIR VIDEOS MIN_SECONDS MAX_SECONDS VIDEOS_PER_SHARD   feature shards + the same data as .npy for the Python peer
 //   TrainBench stream  DIR EPOCHS BATCH_VIDEOS CLIPS ASSEMBLERS PREFETCH [READERS_PER_SHARD]  batches/s per epoch (epoch 0 cold from the shards) and read amplification
 //   TrainBench tiny    CONFIG OUTPUT                                          the tiny trainer; data-wait share of step time
-//   TrainBench read    DIR REPEATS                                            shard decode throughput: every row group of every shard, REPEATS times
+//   TrainBench read    DIR REPEATS                                            shard decode throughput, ours vs Parquet.Net's column reader: every row group of every shard, REPEATS times
 //   TrainBench allreduce TOTAL_MIB REPEATS                                    under mpirun: time to all-reduce TOTAL_MIB of floats in buckets of 1..64 MiB
 using System.Diagnostics;
 using System.Globalization;
@@ -169,36 +169,40 @@ static async Task<int> StreamAsync(string dir, int epochs, int batchVideos, int 
 
 static async Task<int> ReadAsync(string dir, int repeats)
 {
+    // Each repeat reads every row group of every shard twice, once with the page reader that copies feature values
+    // straight into per-video arrays and once with Parquet.Net's general column reader (FastFloatLists off), in
+    // alternating order, so both see the same page cache and machine load. Ratio > 1: the page reader is faster.
     var paths = Directory.GetFiles(Path.Combine(dir, "shards"), "*.parquet").Order(StringComparer.Ordinal).ToList();
     var bytes = paths.Sum(p => new FileInfo(p).Length);
-    var times = new List<double>();
+    var ratios = new List<double>();
     for (var r = 0; r < repeats; r++)
     {
-        var clock = Stopwatch.StartNew();
-        long values = 0;
-        foreach (var path in paths)
+        var seconds = new Dictionary<bool, double>();
+        foreach (var fast in r % 2 == 0 ? new[] { true, false } : [false, true])
         {
-            await using var reader = await VideoData.Features.Shards.FeatureShardReader.OpenAsync(path);
-            for (var g = 0; g < reader.RowGroupCount; g++)
+            var clock = Stopwatch.StartNew();
+            long values = 0;
+            foreach (var path in paths)
             {
-                var groupClock = Stopwatch.StartNew();
-                var group = await reader.ReadRowGroupAsync(g);
-                if (r == 0 && g < 3 && Environment.GetEnvironmentVariable("TRAINBENCH_VERBOSE") == "1")
+                await using var reader = await VideoData.Shards.FeatureShardReader.OpenAsync(path, new VideoData.Shards.FeatureShardReaderOptions { FastFloatLists = fast });
+                for (var g = 0; g < reader.RowGroupCount; g++)
                 {
-                    Console.WriteLine($"row group {g}: {groupClock.Elapsed.TotalMilliseconds:F1} ms");
-                }
-
-                foreach (var record in group)
-                {
-                    values += record.Features.LongLength;
+                    foreach (var record in await reader.ReadRowGroupAsync(g))
+                    {
+                        values += record.Features.LongLength;
+                    }
                 }
             }
+
+            seconds[fast] = clock.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT read reader={(fast ? "ours" : "parquetnet")} repeat={r} seconds={seconds[fast]:F3} mb_per_s={bytes / 1e6 / seconds[fast]:F1} values={values}"));
         }
 
-        times.Add(clock.Elapsed.TotalSeconds);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT read repeat={r} seconds={times[^1]:F3} mb_per_s={bytes / 1e6 / times[^1]:F1} values={values}"));
+        ratios.Add(seconds[false] / seconds[true]);
     }
 
+    ratios.Sort();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT read ratio_median={ratios[ratios.Count / 2]:F2} ratios={string.Join(",", ratios.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} shard_bytes={bytes}"));
     return 0;
 }
 

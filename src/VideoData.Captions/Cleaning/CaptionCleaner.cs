@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using VideoData.Captions.Reading;
 using VideoData.Captions.Tokenization;
+using VideoData.Shards;
 
 namespace VideoData.Captions.Cleaning;
 

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using VideoData.Captions.Cleaning;
 using VideoData.Captions.Tokenization;
+using VideoData.Shards;
 
 namespace VideoData.Captions.Import;
 

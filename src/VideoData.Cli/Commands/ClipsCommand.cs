@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Plans;
 using VideoData.Training.Sampling;
 using VideoData.Training.Trainer;
-using ShardCaption = VideoData.Features.Shards.CaptionSegment;
+using ShardCaption = VideoData.Shards.CaptionSegment;
 
 namespace VideoData.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Training.Distributed;
 using VideoData.Training.Plans;
 using VideoData.Training.Retrieval;

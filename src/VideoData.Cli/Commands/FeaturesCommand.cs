@@ -9,6 +9,7 @@ using VideoData.Core.IO;
 using VideoData.Features.Runtime;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Run;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.Sharding;
 

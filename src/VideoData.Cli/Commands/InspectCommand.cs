@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Cli.Commands;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.S3;
 using VideoData.Training.Data;

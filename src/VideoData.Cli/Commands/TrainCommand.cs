@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
 using VideoData.Features.Runtime;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Distributed;

@@ -4,8 +4,8 @@ using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Model;
 using VideoData.Features.Runtime;
-using VideoData.Features.Shards;
 using VideoData.Features.Weights;
+using VideoData.Shards;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
-using VideoData.Features.Shards;
 using VideoData.Pipeline.Ledger;
 using VideoData.Pipeline.Run;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Pipeline.Commit;

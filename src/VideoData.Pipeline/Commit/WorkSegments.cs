@@ -1,6 +1,6 @@
 using System.Text.Json;
-using VideoData.Features.Shards;
 using VideoData.Pipeline.Ledger;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Pipeline.Commit;

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using VideoData.Core.Failures;
 using VideoData.Pipeline.Commit;
 using VideoData.Storage.Blobs;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Pipeline.Ledger;
 
@@ -67,8 +68,8 @@ public sealed record ShardLedger(int ShardId, IReadOnlyList<LedgerEntry> Videos)
     /// <summary>The key of a shard's ledger in the output store.</summary>
     public static string KeyOf(int shardId) => $"ledger/{ShardName(shardId)}.json";
 
-    /// <summary>The name shards are known by in files and logs, <c>shard-00042</c>.</summary>
-    public static string ShardName(int shardId) => $"shard-{shardId:D5}";
+    /// <summary>The name shards are known by in files and logs, <c>shard-00042</c> (the one rule, <see cref="ShardPlanner.ShardName"/>).</summary>
+    public static string ShardName(int shardId) => ShardPlanner.ShardName(shardId);
 
     /// <summary>Done entries.</summary>
     [JsonIgnore]

@@ -5,7 +5,7 @@ using VideoData.Core.Frames;
 using VideoData.Media.Decode;
 using VideoData.Pipeline.Definition;
 using VideoData.Storage.Blobs;
-using ShardCaption = VideoData.Features.Shards.CaptionSegment;
+using ShardCaption = VideoData.Shards.CaptionSegment;
 
 namespace VideoData.Pipeline.Run;
 

@@ -1,6 +1,6 @@
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 
 namespace VideoData.Pipeline.Run;
 

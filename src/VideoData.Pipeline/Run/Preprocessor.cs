@@ -2,6 +2,7 @@ using VideoData.Features.Runtime;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.Manifests;
 using VideoData.Storage.S3;

@@ -5,9 +5,9 @@ using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
 using VideoData.Features.Model;
 using VideoData.Features.Runtime;
-using VideoData.Features.Shards;
 using VideoData.Features.Weights;
 using VideoData.Pipeline.Definition;
+using VideoData.Shards;
 
 namespace VideoData.Pipeline.Run;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using VideoData.Features.Shards;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Pipeline.Run;

@@ -3,10 +3,10 @@ using System.Threading.Channels;
 using VideoData.Core.Failures;
 using VideoData.Core.Frames;
 using VideoData.Features.Extraction;
-using VideoData.Features.Shards;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Ledger;
+using VideoData.Shards;
 
 namespace VideoData.Pipeline.Run;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
-using VideoData.Features.Shards;
 using VideoData.Pipeline.Run;
 using VideoData.Pipeline.Status;
 using VideoData.Reports.Html;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Reports.Corpus;

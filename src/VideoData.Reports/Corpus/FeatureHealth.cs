@@ -1,4 +1,4 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
 
 namespace VideoData.Reports.Corpus;
 

@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Training.Data;
 
 namespace VideoData.Training.Alignment;
@@ -14,7 +15,7 @@ namespace VideoData.Training.Alignment;
 /// never touched; <see cref="Use"/> swaps the table atomically, so a batch assembled concurrently sees the old table
 /// or the new one, and the trainer swaps it only between epochs. Safe for concurrent readers.
 /// </remarks>
-public sealed class AlignedVideoStore : IVideoStore
+internal sealed class AlignedVideoStore : IVideoStore
 {
     private readonly IVideoStore _inner;
     private volatile Snapshot? _current;

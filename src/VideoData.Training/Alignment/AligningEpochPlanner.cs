@@ -6,7 +6,7 @@ using VideoData.Training.Sampling;
 namespace VideoData.Training.Alignment;
 
 /// <summary>When <c>videodata train</c> re-aligns the captions: the config's <c>"alignment": {...}</c>.</summary>
-public sealed record TrainingAlignmentOptions
+internal sealed record TrainingAlignmentOptions
 {
     /// <summary>Re-align before every epoch <c>e ≥ 1</c> with <c>e % Every == 0</c> (1). Epoch 0 trains on the original captions: there is no model yet.</summary>
     public int Every { get; init; } = 1;
@@ -39,7 +39,7 @@ public sealed record TrainingAlignmentOptions
 /// inner planner makes the plan (over the aligned store). On resume, the table of the resumed epoch is read back from
 /// disk, never recomputed, so the resumed run samples exactly what the interrupted one did.
 /// </summary>
-public sealed class AligningEpochPlanner : IEpochPlanner
+internal sealed class AligningEpochPlanner : IEpochPlanner
 {
     private readonly IEpochPlanner _inner;
     private readonly AlignedVideoStore _store;

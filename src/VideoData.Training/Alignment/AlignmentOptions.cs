@@ -1,7 +1,7 @@
 namespace VideoData.Training.Alignment;
 
 /// <summary>How <see cref="CaptionAligner"/> scores and re-times caption segments. Validated when alignment starts.</summary>
-public sealed record AlignmentOptions
+internal sealed record AlignmentOptions
 {
     /// <summary>W: whole-second offsets in [−W, W] are tried for every segment (8).</summary>
     public int WindowSeconds { get; init; } = 8;

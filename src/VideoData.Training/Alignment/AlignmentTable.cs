@@ -14,7 +14,7 @@ namespace VideoData.Training.Alignment;
 /// <param name="AlignedEnd">End after re-timing, seconds.</param>
 /// <param name="Score">Alignability: the cosine similarity of the segment's text with its best-matching span in the window, in [−1, 1] (see <see cref="CaptionAligner"/>).</param>
 /// <param name="Kept">Whether the sampler may draw this segment (score at or above the threshold, or the video's best segment).</param>
-public sealed record AlignedSegment(
+internal sealed record AlignedSegment(
     string VideoId,
     int Segment,
     double OriginalStart,
@@ -33,7 +33,7 @@ public sealed record AlignedSegment(
 /// <param name="Epoch">The epoch the table is for (the one about to start when it was made between epochs), or null when made by hand.</param>
 /// <param name="WindowSeconds">W: offsets in [−W, W] seconds were tried.</param>
 /// <param name="Threshold">Segments scoring below this were dropped (except each video's best).</param>
-public sealed record AlignmentLineage(string Checkpoint, int? Epoch, int WindowSeconds, double Threshold);
+internal sealed record AlignmentLineage(string Checkpoint, int? Epoch, int WindowSeconds, double Threshold);
 
 /// <summary>
 /// An aligned caption table (Parquet), one row per caption segment: <c>video_id</c>, <c>segment</c>,
@@ -41,7 +41,7 @@ public sealed record AlignmentLineage(string Checkpoint, int? Epoch, int WindowS
 /// with the lineage in the key/value metadata (<c>videodata.alignment.checkpoint</c>, <c>.epoch</c>, <c>.window_seconds</c>,
 /// <c>.threshold</c>, <c>.score</c>). Rows are in video then segment order.
 /// </summary>
-public sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<AlignedSegment> Segments)
+internal sealed record AlignmentTable(AlignmentLineage Lineage, IReadOnlyList<AlignedSegment> Segments)
 {
     internal const string CheckpointKey = "videodata.alignment.checkpoint";
     internal const string EpochKey = "videodata.alignment.epoch";

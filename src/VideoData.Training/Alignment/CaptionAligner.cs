@@ -1,4 +1,5 @@
 using VideoData.Features.Runtime;
+using VideoData.Shards;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
 using VideoData.Training.Sampling;
@@ -31,7 +32,7 @@ namespace VideoData.Training.Alignment;
 /// video. (4) Every video keeps at least one segment (its best-scoring one) so it stays sampleable; a segment none of whose moved spans lies in the video scores −1 and stays where it was. (5) The model's
 /// train/eval mode is restored afterwards.</para>
 /// </remarks>
-public static class CaptionAligner
+internal static class CaptionAligner
 {
     /// <summary>
     /// Aligns every caption segment of every video in <paramref name="store"/> with <paramref name="model"/>.

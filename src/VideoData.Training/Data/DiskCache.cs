@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using CommunityToolkit.HighPerformance;
 using VideoData.Core.IO;
+using VideoData.Shards;
 
 namespace VideoData.Training.Data;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 
 namespace VideoData.Training.Data;
@@ -60,7 +59,7 @@ public sealed record FeatureShardStoreOptions
 /// <param name="CacheHits">Of those, answered from the cache.</param>
 /// <param name="CachedBytes">Bytes of decoded videos held in memory.</param>
 /// <param name="DiskHits">Videos answered from the local disk cache.</param>
-public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long RowGroupsRead, long VideosServed, long CacheHits, long CachedBytes, long DiskHits);
+internal sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long RowGroupsRead, long VideosServed, long CacheHits, long CachedBytes, long DiskHits);
 
 /// <summary>
 /// Training's view of a set of feature shards (the Parquet files <c>videodata preprocess</c> writes) in a
@@ -69,7 +68,7 @@ public sealed record FeatureShardReadStats(long ShardBytes, long BytesRead, long
 /// once. Thread-safe: up to <see cref="FeatureShardStoreOptions.ReadersPerShard"/> row groups of a shard are read at
 /// once, different shards in parallel, and callers wanting videos of a row group being read wait for that read.
 /// </summary>
-public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
+internal sealed class FeatureShardVideoStore : IShardVideoStore
 {
     private readonly IBlobStore _blobs;
     private readonly FeatureShardStoreOptions _options;
@@ -133,8 +132,7 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
         {
             await foreach (var blob in blobs.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
             {
-                var name = blob.Key[(blob.Key.LastIndexOf('/') + 1)..];
-                if (!name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith('.'))
+                if (!FeatureShardFormat.IsShardKey(blob.Key))
                 {
                     continue;
                 }
@@ -143,8 +141,14 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
                 var reader = await OpenReaderAsync(blobs, key, cancellationToken).ConfigureAwait(false);
                 shards.Add(new Shard(reader, ct => OpenReaderAsync(blobs, key, ct), options.ReadersPerShard));
                 bytes += blob.Length;
-                foreach (var (id, group) in Index(reader))
+                if (!reader.HasIndex)
                 {
+                    throw new InvalidDataException($"Feature shard '{reader.Name}' has no video index ('{FeatureShardFormat.IndexKey}'); training needs it for random access.");
+                }
+
+                foreach (var id in reader.VideoIds)
+                {
+                    var group = reader.RowGroupOf(id);
                     if (!where.TryAdd(id, (shards.Count - 1, group)))
                     {
                         throw new InvalidDataException($"Video '{id}' is in feature shard '{reader.Name}' and in '{shards[where[id].Item1].Reader.Name}'.");
@@ -272,23 +276,6 @@ public sealed class FeatureShardVideoStore : IVideoStore, IAsyncDisposable
 
         var segments = record.Captions.Select(c => new CaptionSegment(c.Start, c.End, c.TokenIds)).ToArray();
         return new VideoRecord(record.VideoId, record.Dim, record.Features, segments);
-    }
-
-    private static IEnumerable<KeyValuePair<string, int>> Index(FeatureShardReader reader)
-    {
-        if (!reader.Metadata.TryGetValue(FeatureShardFormat.IndexKey, out var json))
-        {
-            throw new InvalidDataException($"Feature shard '{reader.Name}' has no video index ('{FeatureShardFormat.IndexKey}'); training needs it for random access.");
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? [];
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"Feature shard '{reader.Name}' has an unreadable video index: {ex.Message}", ex);
-        }
     }
 
     private static async Task<FeatureShardReader> OpenReaderAsync(IBlobStore blobs, string key, CancellationToken cancellationToken)

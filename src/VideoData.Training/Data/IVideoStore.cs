@@ -17,7 +17,7 @@ public interface IVideoStore
 }
 
 /// <summary>A store over records already in memory: tests, synthetic corpora, and small held-out sets.</summary>
-public sealed class InMemoryVideoStore : IVideoStore
+internal sealed class InMemoryVideoStore : IVideoStore
 {
     private readonly Dictionary<string, VideoRecord> _videos;
 

@@ -1,9 +1,10 @@
+using VideoData.Shards;
 using VideoData.Training.Sampling;
 
 namespace VideoData.Training.Data;
 
 /// <summary>Shape of a synthetic corpus. Validated by <see cref="SyntheticCorpus.Generate"/>.</summary>
-public sealed record SyntheticCorpusOptions
+internal sealed record SyntheticCorpusOptions
 {
     /// <summary>Number of videos.</summary>
     public int Videos { get; init; } = 256;
@@ -82,7 +83,7 @@ public sealed record SyntheticCorpusOptions
 }
 
 /// <summary>What the synthetic corpus did to one caption segment.</summary>
-public enum SyntheticSegmentKind
+internal enum SyntheticSegmentKind
 {
     /// <summary>Times and text as the video shows them.</summary>
     Aligned,
@@ -101,19 +102,19 @@ public enum SyntheticSegmentKind
 /// <param name="OffsetSeconds">
 /// Stated time minus true time for a shifted segment (so moving it by −offset puts it back); 0 otherwise.
 /// </param>
-public sealed record SyntheticSegmentTruth(string VideoId, int Segment, SyntheticSegmentKind Kind, double OffsetSeconds);
+internal sealed record SyntheticSegmentTruth(string VideoId, int Segment, SyntheticSegmentKind Kind, double OffsetSeconds);
 
 /// <summary>A synthetic corpus together with the truth about each of its caption segments.</summary>
 /// <param name="Videos">The videos, as training sees them (shifted times, unrelated texts).</param>
 /// <param name="Truth">One entry per caption segment of every video, in video then segment order.</param>
-public sealed record SyntheticCorpusWithTruth(IReadOnlyList<VideoRecord> Videos, IReadOnlyList<SyntheticSegmentTruth> Truth);
+internal sealed record SyntheticCorpusWithTruth(IReadOnlyList<VideoRecord> Videos, IReadOnlyList<SyntheticSegmentTruth> Truth);
 
 /// <summary>
 /// A corpus where each second's features are a fixed function of the caption tokens spoken during it
 /// (the mean of fixed random word vectors, plus noise), so a model can learn to match text to video and
 /// retrieval accuracy measures real learning. Deterministic in its options.
 /// </summary>
-public static class SyntheticCorpus
+internal static class SyntheticCorpus
 {
     /// <summary>Generates the videos described by <paramref name="options"/>.</summary>
     public static IReadOnlyList<VideoRecord> Generate(SyntheticCorpusOptions options) => GenerateWithTruth(options).Videos;

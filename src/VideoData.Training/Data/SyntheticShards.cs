@@ -1,9 +1,10 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
+using VideoData.Storage.Sharding;
 
 namespace VideoData.Training.Data;
 
 /// <summary>Writes videos (e.g. a <see cref="SyntheticCorpus"/>) as feature shards, for benchmarks, demos and tests.</summary>
-public static class SyntheticShards
+internal static class SyntheticShards
 {
     /// <summary>
     /// Writes <paramref name="videos"/> to <paramref name="folder"/> as <c>shard-NNNNN.parquet</c> files of
@@ -30,7 +31,7 @@ public static class SyntheticShards
         var paths = new List<string>();
         for (var first = 0; first < videos.Count; first += videosPerShard)
         {
-            var path = Path.Combine(folder, $"shard-{paths.Count:D5}.parquet");
+            var path = Path.Combine(folder, ShardPlanner.ShardName(paths.Count) + ".parquet");
             var writer = FeatureShardWriter.CreateFile(path, lineage, writerOptions);
             await using (writer.ConfigureAwait(false))
             {
@@ -44,7 +45,7 @@ public static class SyntheticShards
                             Seconds = video.Seconds,
                             Dim = video.FeatureDim,
                             Features = video.Features,
-                            Captions = video.Segments.Select(s => new Features.Shards.CaptionSegment(s.Start, s.End, string.Empty, s.TokenIds)).ToArray(),
+                            Captions = video.Segments.Select(s => new VideoData.Shards.CaptionSegment(s.Start, s.End, string.Empty, s.TokenIds)).ToArray(),
                         },
                         cancellationToken).ConfigureAwait(false);
                 }

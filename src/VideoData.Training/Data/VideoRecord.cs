@@ -1,10 +1,6 @@
-namespace VideoData.Training.Data;
+using VideoData.Shards;
 
-/// <summary>One cleaned caption segment of a video.</summary>
-/// <param name="Start">Start time in seconds.</param>
-/// <param name="End">End time in seconds (not before <paramref name="Start"/> in well-formed data).</param>
-/// <param name="TokenIds">BERT WordPiece ids of the segment's text, without special tokens.</param>
-public sealed record CaptionSegment(double Start, double End, int[] TokenIds);
+namespace VideoData.Training.Data;
 
 /// <summary>
 /// What training needs of one video: its per-second features, row-major

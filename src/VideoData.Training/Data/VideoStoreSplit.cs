@@ -4,7 +4,7 @@ using System.Text;
 namespace VideoData.Training.Data;
 
 /// <summary>Splits a store into training and held-out videos, the same way on every machine.</summary>
-public static class VideoStoreSplit
+internal static class VideoStoreSplit
 {
     /// <summary>
     /// Holds out the <paramref name="heldOutVideos"/> ids whose SHA-256 sorts first (a fixed, seed-free split

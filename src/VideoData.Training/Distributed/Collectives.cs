@@ -8,7 +8,7 @@ namespace VideoData.Training.Distributed;
 /// A launch that asks for several processes without MPI (torchrun's <c>WORLD_SIZE</c>, <c>srun</c> without an MPI
 /// plugin) is refused with a message that says how to launch instead.
 /// </summary>
-public static class Collectives
+internal static class Collectives
 {
     /// <summary>The default for <see cref="Open"/>'s timeout: how long one collective may wait for the other ranks (10 minutes).</summary>
     public static TimeSpan DefaultTimeout { get; } = TimeSpan.FromMinutes(10);

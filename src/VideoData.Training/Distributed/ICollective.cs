@@ -9,7 +9,7 @@ namespace VideoData.Training.Distributed;
 /// caller, see <see cref="GradientBuckets"/>); none ships, because none has run. Not thread-safe: one call at a
 /// time per process.
 /// </summary>
-public interface ICollective : IDisposable
+internal interface ICollective : IDisposable
 {
     /// <summary>This process's rank, in <c>[0, WorldSize)</c>, as the launcher assigned it.</summary>
     int Rank { get; }
@@ -40,7 +40,7 @@ public interface ICollective : IDisposable
 }
 
 /// <summary>One rank: every collective is the identity. What a run without a launcher uses.</summary>
-public sealed class SingleProcessCollective : ICollective
+internal sealed class SingleProcessCollective : ICollective
 {
     /// <summary>The shared instance (it holds no resources).</summary>
     public static SingleProcessCollective Instance { get; } = new();

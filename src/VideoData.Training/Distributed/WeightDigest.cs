@@ -11,7 +11,7 @@ namespace VideoData.Training.Distributed;
 /// data-parallel run holds the same one. Ranks that drift apart (a non-deterministic reduction, a rank that skipped
 /// a step, a corrupted buffer) would otherwise keep training silently on different models.
 /// </summary>
-public static class WeightDigest
+internal static class WeightDigest
 {
     /// <summary>The lowercase hex SHA-256 of <paramref name="parameters"/>' values.</summary>
     public static string Compute(IEnumerable<Tensor> parameters)
@@ -71,7 +71,7 @@ public static class WeightDigest
 }
 
 /// <summary>The ranks of a data-parallel run no longer hold the same weights.</summary>
-public sealed class RankDivergenceException : Exception
+internal sealed class RankDivergenceException : Exception
 {
     /// <summary>Creates the exception with its message.</summary>
     public RankDivergenceException(string message)

@@ -8,7 +8,7 @@ namespace VideoData.Training.Model;
 /// TorchSharp's names such as <c>videoEncoder.layers.0.self_attn.in_proj_weight</c>) as a PyTorch <c>.pth</c> that
 /// <c>torch.load</c> reads, and as safetensors. Values are copied bit for bit (float32 stays float32).
 /// </summary>
-public static class ModelExport
+internal static class ModelExport
 {
     /// <summary>The model's state dict as host tensors, in the model's registration order.</summary>
     /// <exception cref="NotSupportedException">A tensor has an element type the weights formats here do not carry.</exception>

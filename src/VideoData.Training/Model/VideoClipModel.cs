@@ -13,7 +13,7 @@ namespace VideoData.Training.Model;
 /// <c>[CLS] text [SEP]</c> (the caption without the video-side [SEP] at position 1); pooled is the masked
 /// mean over the text tokens after [CLS]. Not thread-safe; one model per trainer.
 /// </summary>
-public sealed class VideoClipModel : Module
+internal sealed class VideoClipModel : Module
 {
     private readonly Sequential videoProjection;
     private readonly Embedding videoSpecial;

@@ -4,7 +4,7 @@ namespace VideoData.Training.Model;
 /// Sizes of the VideoCLIP-shaped model. <see cref="Reference"/> is the published shape (DESIGN §3);
 /// <see cref="Tiny"/> trains on two CPU cores in seconds. Validated when a model is built.
 /// </summary>
-public sealed record VideoClipModelOptions
+internal sealed record VideoClipModelOptions
 {
     /// <summary>The reference shape: 512-d features, 768 hidden, 6 video layers, 12 text layers (BERT-base), 12 heads.</summary>
     public static VideoClipModelOptions Reference { get; } = new();

@@ -6,7 +6,7 @@ namespace VideoData.Training.Plans;
 /// videos with it; a shuffled planner ignores the model. This is the seam retrieval-augmented batching
 /// plugs into.
 /// </summary>
-public interface IEpochPlanner
+internal interface IEpochPlanner
 {
     /// <summary>
     /// The full (all ranks) plan for <paramref name="epoch"/>. Must be deterministic in (seed, epoch, the
@@ -26,7 +26,7 @@ public interface IEpochPlanner
 }
 
 /// <summary>The default planner: a fresh seeded shuffle of all training videos each epoch.</summary>
-public sealed class ShuffledEpochPlanner : IEpochPlanner
+internal sealed class ShuffledEpochPlanner : IEpochPlanner
 {
     private readonly IReadOnlyList<string> _videoIds;
     private readonly int _batchVideos;

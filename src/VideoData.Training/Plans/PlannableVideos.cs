@@ -10,7 +10,7 @@ namespace VideoData.Training.Plans;
 /// <param name="Store">The store restricted to the plannable videos, in the original store's order.</param>
 /// <param name="WithoutCaptions">Ids of the videos left out because they have no caption segments, in store order.</param>
 /// <param name="Screened">How many videos the original store held.</param>
-public sealed record PlannableVideos(IVideoStore Store, IReadOnlyList<string> WithoutCaptions, int Screened)
+internal sealed record PlannableVideos(IVideoStore Store, IReadOnlyList<string> WithoutCaptions, int Screened)
 {
     /// <summary>
     /// Reads every video of <paramref name="store"/> once and keeps those with at least one caption segment; reads

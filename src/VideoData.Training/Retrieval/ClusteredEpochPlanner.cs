@@ -72,7 +72,7 @@ internal sealed record RetrievalSettings
 }
 
 /// <summary>Settings of <see cref="ClusteredEpochPlanner"/>: the <c>retrieval</c> section of a training config.</summary>
-public sealed record ClusteredEpochPlannerOptions
+internal sealed record ClusteredEpochPlannerOptions
 {
     /// <summary>
     /// Regenerate the clustered plan every this many epochs (the reference's <c>retri_epoch</c>). Default 1. In
@@ -163,7 +163,7 @@ public sealed record ClusteredEpochPlannerOptions
 /// current model (<see cref="VideoEmbedder.FromModelAsync"/>), searches the exact neighbours of ⌊N/B⌋
 /// query videos and groups them into the next epoch's batches (<see cref="ClusteredPlans.Build"/>).
 /// </summary>
-public sealed class ClusteredEpochPlanner : IEpochPlanner
+internal sealed class ClusteredEpochPlanner : IEpochPlanner
 {
     private readonly IVideoStore _store;
     private readonly BatchStreamerOptions _streamer;

@@ -6,7 +6,7 @@ using VideoData.Training.Sampling;
 namespace VideoData.Training.Retrieval;
 
 /// <summary>Options of <see cref="ClusteredPlans.Build"/>. Validated once, when a plan is built.</summary>
-public sealed class ClusteredPlanOptions
+internal sealed class ClusteredPlanOptions
 {
     /// <summary>Videos per batch (the reference's <c>num_video_per_batch</c>). Default 32; there are ⌊N / BatchVideos⌋ batches.</summary>
     public int BatchVideos { get; set; } = 32;
@@ -45,7 +45,7 @@ public sealed class ClusteredPlanOptions
 /// batch a query and its K nearest neighbours, cut to a random B when larger. A video can sit in
 /// several batches or in none, as in the reference.
 /// </summary>
-public static class ClusteredPlans
+internal static class ClusteredPlans
 {
     internal const string QueryPurpose = "plan.cluster.queries";
     internal const string GroupPurpose = "plan.cluster.group";

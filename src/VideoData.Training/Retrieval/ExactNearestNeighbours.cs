@@ -11,7 +11,7 @@ namespace VideoData.Training.Retrieval;
 /// whatever the corpus size. Unlike the reference's IVF index nothing is approximated: the result is
 /// the true k nearest of the computed distances, ties broken by the smaller row index (video id).
 /// </summary>
-public static class ExactNearestNeighbours
+internal static class ExactNearestNeighbours
 {
     /// <summary>
     /// Finds, for each row in <paramref name="queryRows"/>, its <see cref="NearestNeighbourOptions.K"/>

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace VideoData.Training.Retrieval;
 
 /// <summary>How distances between embeddings are measured.</summary>
-public enum DistanceMetric
+internal enum DistanceMetric
 {
     /// <summary>Squared Euclidean distance, as the reference's FAISS index uses (the default).</summary>
     L2,
@@ -14,7 +14,7 @@ public enum DistanceMetric
 }
 
 /// <summary>Options of <see cref="ExactNearestNeighbours.Search"/>. Validated once, when a search starts.</summary>
-public sealed class NearestNeighbourOptions
+internal sealed class NearestNeighbourOptions
 {
     /// <summary>The default memory budget: 4 GiB.</summary>
     public const long DefaultMemoryBudgetBytes = 4L << 30;

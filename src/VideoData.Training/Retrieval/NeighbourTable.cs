@@ -4,7 +4,7 @@ namespace VideoData.Training.Retrieval;
 /// The result of a search: for each query row, its <see cref="K"/> nearest other rows in increasing
 /// distance, ties broken by the smaller row index (= the ordinally smaller video id).
 /// </summary>
-public sealed class NeighbourTable
+internal sealed class NeighbourTable
 {
     private readonly int[] _queries;
     private readonly int[] _neighbours;

@@ -1,5 +1,5 @@
 using TorchSharp;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Training.Data;
 using VideoData.Training.Model;
 using VideoData.Training.Plans;
@@ -13,7 +13,7 @@ namespace VideoData.Training.Retrieval;
 /// Computes one vector per video: from the current model as the reference pools it, or (epoch 0,
 /// before there is a model) as the mean of the video's frozen features.
 /// </summary>
-public static class VideoEmbedder
+internal static class VideoEmbedder
 {
     /// <summary>
     /// The reference's per-video embedding (DESIGN §3): <see cref="ClipSamplerOptions.ClipsPerVideo"/> clips per

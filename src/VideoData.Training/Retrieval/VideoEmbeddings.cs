@@ -165,7 +165,7 @@ public sealed record EmbeddingLineage(string Source, string? Checkpoint = null, 
 }
 
 /// <summary>The standard values of <see cref="EmbeddingLineage.Source"/>.</summary>
-public static class EmbeddingSources
+internal static class EmbeddingSources
 {
     /// <summary>Pooled from the current model as the reference does (16 clips, (video + text)/2, mean over clips).</summary>
     public const string Model = "model";

@@ -14,11 +14,11 @@ namespace VideoData.Training.Sampling;
 /// <param name="SpanTokens">WordPiece tokens in the caption segments of the span.</param>
 /// <param name="CaptionTokens">Of those, the tokens that reach the model (cut at <see cref="ClipSamplerOptions.CaptionTextTokens"/>).</param>
 /// <param name="Text">The segments' texts joined by spaces, or null when the texts are not known.</param>
-public sealed record ClipDescription(
+internal sealed record ClipDescription(
     int Clip, ClipSpan Span, int VideoTokens, double TextStartSeconds, double TextEndSeconds, int SpanTokens, int CaptionTokens, string? Text);
 
 /// <summary>Describes the clips the overlapped sampler draws for one video in one epoch, through the sampler itself.</summary>
-public static class ClipListing
+internal static class ClipListing
 {
     /// <summary>
     /// The clips <see cref="OverlappedClipSampler"/> draws for <paramref name="video"/> in (<paramref name="seed"/>,

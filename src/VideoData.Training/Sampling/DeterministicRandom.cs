@@ -10,7 +10,7 @@ namespace VideoData.Training.Sampling;
 /// produce the same sequence on any machine, in any process, in any order: that is what lets any
 /// batch of any epoch be regenerated bit for bit. Not thread-safe; make one per unit of work.
 /// </summary>
-public sealed class DeterministicRandom
+internal sealed class DeterministicRandom
 {
     private ulong _s0;
     private ulong _s1;

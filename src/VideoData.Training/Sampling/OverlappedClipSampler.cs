@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Training.Data;
 
 namespace VideoData.Training.Sampling;
@@ -7,7 +8,7 @@ namespace VideoData.Training.Sampling;
 /// generator keyed by (seed, epoch, video id), so the clips of a video in an epoch are the same on any
 /// worker, in any order, in any process. Thread-safe (holds only options).
 /// </summary>
-public sealed class OverlappedClipSampler
+internal sealed class OverlappedClipSampler
 {
     /// <summary>Token id of [CLS] in the bert-base-uncased vocabulary.</summary>
     public const long ClsTokenId = 101;

@@ -8,7 +8,7 @@ namespace VideoData.Training.Sampling;
 /// batches repeat bit for bit on any worker; the model gets each kept second's original position and a mask, so it
 /// attends to the kept seconds only and knows where they were.
 /// </summary>
-public static class TokenDropout
+internal static class TokenDropout
 {
     /// <summary>Purpose label of the generator that chooses the dropped seconds.</summary>
     public const string Purpose = "token-dropout";

@@ -20,7 +20,7 @@ namespace VideoData.Training.Trainer;
 /// <param name="VideoIds">The batch's videos, in batch order.</param>
 /// <param name="Clips">Clips in the batch.</param>
 /// <param name="Sha256">Lower-case hex SHA-256 over every clip's video id, span boundaries, <c>caps</c>, <c>cmasks</c>, <c>vfeats</c> and <c>vmasks</c>, in clip order.</param>
-public sealed record BatchDigest(int Epoch, int Step, int PlanBatch, IReadOnlyList<string> VideoIds, int Clips, string Sha256)
+internal sealed record BatchDigest(int Epoch, int Step, int PlanBatch, IReadOnlyList<string> VideoIds, int Clips, string Sha256)
 {
     /// <summary>The fingerprint of <paramref name="batch"/>, step <paramref name="batch"/>.Step of <paramref name="rank"/>'s slice (copies device tensors to the host).</summary>
     public static BatchDigest Of(ClipBatch batch, TrainingRank rank)
@@ -80,7 +80,7 @@ public sealed record BatchDigest(int Epoch, int Step, int PlanBatch, IReadOnlyLi
 /// External trainers consume the same stream as batches with
 /// <c>BatchStreamer.StreamAsync(store, TrainingRank.Resolve(null, null).Rank.Slice(plan), options)</c>.
 /// </summary>
-public static class DataRehearsal
+internal static class DataRehearsal
 {
     /// <summary>
     /// The fingerprints of the batches <paramref name="rank"/> trains on in <paramref name="plan"/> (the full,

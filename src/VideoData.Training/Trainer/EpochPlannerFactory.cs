@@ -8,7 +8,7 @@ namespace VideoData.Training.Trainer;
 /// shuffle per epoch, or — when <c>retrieval.enabled</c> — the retrieval-augmented (clustered) planner.
 /// This is the one place the clustered planner plugs into the training command.
 /// </summary>
-public static class EpochPlannerFactory
+internal static class EpochPlannerFactory
 {
     /// <summary>The planner for <paramref name="config"/> over the videos of <paramref name="train"/>.</summary>
     /// <exception cref="ArgumentException">A <c>retrieval</c> setting is unknown or out of range (the message names it).</exception>

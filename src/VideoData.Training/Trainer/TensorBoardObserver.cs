@@ -9,7 +9,7 @@ namespace VideoData.Training.Trainer;
 /// a held-out set, <c>eval/recall_at_1</c>, <c>eval/recall_at_5</c> at the epoch number. Open with
 /// <c>tensorboard --logdir DIR</c>.
 /// </summary>
-public sealed class TensorBoardObserver : ITrainingObserver
+internal sealed class TensorBoardObserver : ITrainingObserver
 {
     private readonly TorchSharp.Modules.SummaryWriter _writer;
 
@@ -65,7 +65,7 @@ public sealed class TensorBoardObserver : ITrainingObserver
 }
 
 /// <summary>Passes every report to each of several observers, in order.</summary>
-public sealed class FanOutObserver(params ITrainingObserver[] observers) : ITrainingObserver
+internal sealed class FanOutObserver(params ITrainingObserver[] observers) : ITrainingObserver
 {
     /// <inheritdoc />
     public void OnStep(StepReport report)

@@ -12,7 +12,7 @@ namespace VideoData.Training.Trainer;
 /// A training pipeline file (<c>pipelines/videoclip-*.json</c>): JSON with comments, snake_case keys.
 /// Unknown keys are errors, so a typo never silently falls back to a default.
 /// </summary>
-public sealed record TrainConfig
+internal sealed record TrainConfig
 {
     // The shared configuration options (ConfigurationJson), plus the named floating-point literals some settings accept.
     internal static readonly JsonSerializerOptions JsonOptions = new(ConfigurationJson.Options)

@@ -9,7 +9,7 @@ namespace VideoData.Training.Trainer;
 /// 32 videos × 16 clips per batch, Adam(0.9, 0.98), lr 5e-5, 1000 warm-up steps, clip-norm 2.0.
 /// Validated once when the trainer is created.
 /// </summary>
-public sealed record TrainerOptions
+internal sealed record TrainerOptions
 {
     /// <summary>Model sizes.</summary>
     public VideoClipModelOptions Model { get; init; } = VideoClipModelOptions.Reference;

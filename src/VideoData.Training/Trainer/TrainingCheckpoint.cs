@@ -19,7 +19,7 @@ namespace VideoData.Training.Trainer;
 /// <param name="Rank">This process's rank.</param>
 /// <param name="WorldSize">Number of ranks.</param>
 /// <param name="Model">The model's sizes (a resume with other sizes is refused).</param>
-public sealed record TrainingState(int Epoch, int NextStep, long GlobalStep, long Seed, int Rank, int WorldSize, VideoClipModelOptions Model);
+internal sealed record TrainingState(int Epoch, int NextStep, long GlobalStep, long Seed, int Rank, int WorldSize, VideoClipModelOptions Model);
 
 /// <summary>The checkpoint a resume starts from, the older ones it may prune after, and why newer ones were passed over.</summary>
 /// <param name="Folder">The checkpoint folder to restore.</param>

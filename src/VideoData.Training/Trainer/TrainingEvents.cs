@@ -9,7 +9,7 @@ namespace VideoData.Training.Trainer;
 /// <param name="StepTime">Wall time of the whole step, data wait included.</param>
 /// <param name="DataWait">Time the trainer was blocked waiting for the batch.</param>
 /// <param name="Clips">Clips in the batch.</param>
-public sealed record StepReport(int Epoch, int Step, long GlobalStep, float Loss, double LearningRate, TimeSpan StepTime, TimeSpan DataWait, int Clips)
+internal sealed record StepReport(int Epoch, int Step, long GlobalStep, float Loss, double LearningRate, TimeSpan StepTime, TimeSpan DataWait, int Clips)
 {
     /// <summary>Time the step spent inside the collectives that average gradients and loss over the ranks (zero for one rank).</summary>
     public TimeSpan AllReduceTime { get; init; }
@@ -26,10 +26,10 @@ public sealed record StepReport(int Epoch, int Step, long GlobalStep, float Loss
 /// <param name="RecallAt1">Held-out text→video R@1, or null when evaluation is off.</param>
 /// <param name="RecallAt5">Held-out text→video R@5, or null when evaluation is off.</param>
 /// <param name="EvalClips">Clips in the held-out evaluation (chance R@1 is 1 / EvalClips).</param>
-public sealed record EpochReport(int Epoch, int Steps, double MeanLoss, double DataWaitShare, double? RecallAt1, double? RecallAt5, int EvalClips);
+internal sealed record EpochReport(int Epoch, int Steps, double MeanLoss, double DataWaitShare, double? RecallAt1, double? RecallAt5, int EvalClips);
 
 /// <summary>Receives the trainer's progress. Called on the training loop; keep it quick.</summary>
-public interface ITrainingObserver
+internal interface ITrainingObserver
 {
     /// <summary>After every optimizer step.</summary>
     void OnStep(StepReport report);

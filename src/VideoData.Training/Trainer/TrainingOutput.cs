@@ -8,7 +8,7 @@ namespace VideoData.Training.Trainer;
 /// (<c>train-log.rank-R.jsonl</c>) are neither checked nor deleted: in a run of several ranks they are created by the
 /// other processes while rank 0 checks, and they are appended to, never read back.
 /// </summary>
-public static class TrainingOutput
+internal static class TrainingOutput
 {
     internal static readonly string[] RunFolders = ["checkpoints", "plans", "embeddings", "alignment"];
 

@@ -10,7 +10,7 @@ namespace VideoData.Training.Trainer;
 /// </summary>
 /// <param name="Rank">This process's rank, <c>0 ≤ Rank &lt; WorldSize</c>.</param>
 /// <param name="WorldSize">Number of processes sharing the plan, at least 1.</param>
-public sealed record TrainingRank(int Rank, int WorldSize)
+internal sealed record TrainingRank(int Rank, int WorldSize)
 {
     /// <summary>A single process: rank 0 of 1.</summary>
     public static TrainingRank Single { get; } = new(0, 1);

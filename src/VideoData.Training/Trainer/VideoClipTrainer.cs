@@ -27,7 +27,7 @@ namespace VideoData.Training.Trainer;
 /// <see cref="TrainerOptions.DigestEverySteps"/> steps and at every epoch end the ranks compare a SHA-256 of their
 /// parameters and all stop with <see cref="RankDivergenceException"/> when they differ. Not thread-safe.
 /// </summary>
-public sealed class VideoClipTrainer : IDisposable
+internal sealed class VideoClipTrainer : IDisposable
 {
     private readonly IVideoStore _train;
     private readonly IVideoStore? _heldOut;

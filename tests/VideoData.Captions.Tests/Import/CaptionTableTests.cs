@@ -1,5 +1,6 @@
 using VideoData.Captions.Cleaning;
 using VideoData.Captions.Import;
+using VideoData.Shards;
 
 namespace VideoData.Captions.Tests.Import;
 

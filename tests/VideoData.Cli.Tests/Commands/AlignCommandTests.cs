@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Training.Alignment;
 using VideoData.Training.Data;
 
@@ -43,7 +43,7 @@ public sealed class AlignCommandTests : IDisposable
                     Seconds = video.Seconds,
                     Dim = video.FeatureDim,
                     Features = video.Features,
-                    Captions = video.Segments.Select((s, i) => new VideoData.Features.Shards.CaptionSegment(s.Start, s.End, $"{video.VideoId} s{i}", s.TokenIds)).ToArray(),
+                    Captions = video.Segments.Select((s, i) => new VideoData.Shards.CaptionSegment(s.Start, s.End, $"{video.VideoId} s{i}", s.TokenIds)).ToArray(),
                 });
             }
 

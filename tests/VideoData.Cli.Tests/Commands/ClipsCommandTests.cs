@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Plans;
@@ -37,7 +37,7 @@ public sealed class ClipsCommandTests : IAsyncLifetime
                         Seconds = video.Seconds,
                         Dim = video.FeatureDim,
                         Features = video.Features,
-                        Captions = video.Segments.Select((s, i) => new Features.Shards.CaptionSegment(s.Start, s.End, $"{video.VideoId} words {i}", s.TokenIds)).ToArray(),
+                        Captions = video.Segments.Select((s, i) => new VideoData.Shards.CaptionSegment(s.Start, s.End, $"{video.VideoId} words {i}", s.TokenIds)).ToArray(),
                     });
                 }
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using VideoData.Features.Shards;
 using VideoData.Features.Tests.Model;
-using VideoData.Testing;
+using VideoData.Shards;
 using VideoData.Testing.Videos;
+using VideoData.Testing;
 
 namespace VideoData.Features.Tests.EndToEnd;
 
@@ -55,7 +55,7 @@ public sealed class FeaturesCommandTests : IDisposable
         Assert.Equal(3, (await a.ReadVideoAsync("generated")).Seconds);
 
         // The shard is what an independent reader sees too.
-        using var duck = JsonDocument.Parse(Shards.FeatureShardTests.RunDuckDb(first));
+        using var duck = JsonDocument.Parse(FeatureShardTestData.RunDuckDb(first));
         var rows = duck.RootElement.GetProperty("rows").EnumerateArray().ToList();
         Assert.Equal([3, 1], rows.Select(r => r.GetProperty("seconds").GetInt32()));
         Assert.Equal((await a.ReadVideoAsync("generated")).Features, rows[0].GetProperty("features").EnumerateArray().Select(v => (float)v.GetDouble()));
@@ -173,6 +173,6 @@ public sealed class FeaturesCommandTests : IDisposable
 
     private static class FeatureShardTestsAccess
     {
-        public static FeatureRecord Record(string id) => Shards.FeatureShardTests.MakeRecord(id, 4, mixed: false, captions: 3, seed: 11);
+        public static FeatureRecord Record(string id) => FeatureShardTestData.MakeRecord(id, 4, mixed: false, captions: 3, seed: 11);
     }
 }

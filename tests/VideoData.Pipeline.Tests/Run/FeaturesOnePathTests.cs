@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Pipeline.Commit;
 using VideoData.Pipeline.Ledger;
 using VideoData.Testing;

@@ -1,9 +1,9 @@
 using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
-using VideoData.Features.Shards;
 using VideoData.Pipeline.Definition;
 using VideoData.Pipeline.Demo;
+using VideoData.Shards;
 
 namespace VideoData.Pipeline.Tests.Run;
 

@@ -1,5 +1,5 @@
-using VideoData.Features.Shards;
 using VideoData.Reports.Corpus;
+using VideoData.Shards;
 
 namespace VideoData.Reports.Tests.Corpus;
 

@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Training.Alignment;
 using VideoData.Training.Data;
 

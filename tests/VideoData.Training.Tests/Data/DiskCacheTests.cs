@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Training.Data;
 
 namespace VideoData.Training.Tests.Data;

@@ -1,4 +1,4 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.S3;
 using VideoData.Testing.S3;

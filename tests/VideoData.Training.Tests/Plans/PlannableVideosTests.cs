@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Training.Data;
 using VideoData.Training.Plans;
@@ -65,7 +66,7 @@ public sealed class PlannableVideosTests : IDisposable
     {
         // Captionless videos at a shard's first row, last row, and in several row groups and shards.
         var videos = WithoutCaptions(Sampling.OverlappedClipSamplerTests.AwkwardVideos(), 0, 15, 16, 17, 31, 40, 59);
-        await SyntheticShards.WriteAsync(videos, _dir, videosPerShard: 16, new VideoData.Features.Shards.FeatureShardWriterOptions { VideosPerRowGroup = 4 });
+        await SyntheticShards.WriteAsync(videos, _dir, videosPerShard: 16, new VideoData.Shards.FeatureShardWriterOptions { VideosPerRowGroup = 4 });
         File.WriteAllText(Path.Combine(_dir, "notes.txt"), "not a shard");
         var (blobs, key) = _resolver.Resolve(new Uri(_dir + "/").AbsoluteUri);
         await using var store = await FeatureShardVideoStore.OpenAsync(blobs, key, new FeatureShardStoreOptions { FeatureDim = 8 });

@@ -1,3 +1,4 @@
+using VideoData.Shards;
 using VideoData.Training.Data;
 using VideoData.Training.Sampling;
 

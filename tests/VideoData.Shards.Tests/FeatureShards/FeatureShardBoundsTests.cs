@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 
-namespace VideoData.Features.Tests.Shards;
+namespace VideoData.Shards.Tests.FeatureShards;
 
 /// <summary>Runs alone: the tests measure what the process allocates while a hostile shard is opened.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]

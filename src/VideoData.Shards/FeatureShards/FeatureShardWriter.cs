@@ -1,10 +1,9 @@
-using System.Text.Json;
 using Parquet;
 using Parquet.Serialization;
 using VideoData.Core.IO;
 using VideoData.Storage.Blobs;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>
 /// Writes a feature shard (layout: <see cref="FeatureShardFormat"/>) one video at a time, a row
@@ -242,7 +241,7 @@ public sealed class FeatureShardWriter : IAsyncDisposable
     {
         var metadata = new Dictionary<string, string>(_lineage, StringComparer.Ordinal)
         {
-            [FeatureShardFormat.IndexKey] = JsonSerializer.Serialize(_index),
+            [FeatureShardFormat.IndexKey] = ShardIndex.Serialize(_index),
         };
         _stream.Position = 0;
         // Uncompressed by default: float features barely compress with a general codec (Snappy saved 2% on

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Parquet.Serialization.Attributes;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>
 /// The feature shard layout (DESIGN §4). One Parquet file, one row per video:
@@ -25,14 +25,14 @@ namespace VideoData.Features.Shards;
 /// </list>
 /// Columns are written uncompressed with PLAIN values: float features barely compress
 /// with a general codec (Snappy saved about 2%), and uncompressed pages let <see cref="FeatureShardReader"/> copy
-/// each video's values from the file straight into its array. Shards written earlier with Snappy read the same
-/// (decompressed page by page); any other codec or page layout an independent writer chose is read through
-/// Parquet.Net's general column reader.
+/// each video's values from the file straight into its array. Any codec or page layout another writer chose
+/// (shards written before 2026-11-25 used Parquet.Net's default, Snappy) is read through Parquet.Net's general
+/// column reader.
 /// Row groups hold at most <see cref="FeatureShardWriterOptions.VideosPerRowGroup"/> videos (and at
 /// most <see cref="FeatureShardWriterOptions.MaxRowGroupBytes"/> of feature values), so a reader fetches
 /// one video by reading the footer and one row group: that group's small columns (ids, sizes, captions) and,
-/// in an uncompressed shard, only the video's own bytes of the feature columns (a Snappy shard's feature pages
-/// are read whole). The footer's key/value metadata carries the lineage (<c>videodata.*</c>, see
+/// in an uncompressed shard, only the video's own bytes of the feature columns (a compressed shard's feature
+/// columns are read whole). The footer's key/value metadata carries the lineage (<c>videodata.*</c>, see
 /// <see cref="ShardLineage"/>) and the per-video index <c>videodata.index</c>: a JSON object mapping each video
 /// id to its row group. Over S3 the read stream adds its minimum range per seek (256 KiB by default) for each
 /// small column chunk: measured on s3rver, reading one of 64 one-minute videos from a shard of 8-video row
@@ -48,6 +48,18 @@ public static class FeatureShardFormat
 
     /// <summary>Metadata key of the per-video index (JSON object: video id → row-group number).</summary>
     public const string IndexKey = "videodata.index";
+
+    /// <summary>
+    /// Whether the object or file <paramref name="key"/> (a path or blob key; only its last segment counts) is a feature
+    /// shard of a shard set: a <c>*.parquet</c> name that does not start with a dot (temporary and hidden files do).
+    /// The one rule every reader of a shard set lists shards by.
+    /// </summary>
+    public static bool IsShardKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var name = key.AsSpan(key.LastIndexOf('/') + 1);
+        return name.EndsWith(".parquet", StringComparison.Ordinal) && !name.StartsWith('.');
+    }
 }
 
 // Parquet.Net's serializer writes these; the reader reads the columns directly.

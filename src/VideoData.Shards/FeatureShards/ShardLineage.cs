@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>How feature values are stored in a shard.</summary>
 public enum FeatureStorage
@@ -25,7 +25,7 @@ public sealed record ShardLineage
     /// <summary>The encoder, e.g. <c>s3d-g</c>.</summary>
     public string Encoder { get; init; } = "s3d-g";
 
-    /// <summary>Content hash of the weights (<see cref="Weights.StateDict.Sha256"/>).</summary>
+    /// <summary>Content hash of the weights (the encoder's <c>StateDict.Sha256</c>, in VideoData.Features).</summary>
     public required string WeightsSha256 { get; init; }
 
     /// <summary>Sampled frames per second of video.</summary>

@@ -1,7 +1,7 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Testing;
 
-namespace VideoData.Features.Tests.Shards;
+namespace VideoData.Shards.Tests.FeatureShards;
 
 /// <summary>Shards assembled from other shards' column chunks, without decoding the features.</summary>
 public sealed class FeatureShardAssemblerTests : IDisposable

@@ -1,4 +1,4 @@
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>Settings of a <see cref="FeatureShardWriter"/>, validated when the writer is created.</summary>
 public sealed class FeatureShardWriterOptions
@@ -20,8 +20,8 @@ public sealed class FeatureShardWriterOptions
 
     /// <summary>
     /// The Parquet codec of every column: none (default), which lets readers copy feature values straight from the
-    /// file (see <see cref="FeatureShardFormat"/>). Shards written before used Snappy; tests write that layout and
-    /// others through this.
+    /// file (see <see cref="FeatureShardFormat"/>). Shards written before 2026-11-25 used Snappy; tests write that
+    /// layout and others through this, to check they read back through the general reader.
     /// </summary>
     internal Parquet.CompressionMethod Compression { get; set; } = Parquet.CompressionMethod.None;
 

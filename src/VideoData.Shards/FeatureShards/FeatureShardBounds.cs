@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Parquet;
 using Parquet.Schema;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>Limits for reading feature shards from untrusted files.</summary>
 public sealed record FeatureShardReaderOptions
@@ -13,6 +13,13 @@ public sealed record FeatureShardReaderOptions
     /// are read straight into arrays. Default 4 GiB (a 16-video row group of 10-minute videos needs ~80 MB).
     /// </summary>
     public long MaxRowGroupBytes { get; init; } = 4L << 30;
+
+    /// <summary>
+    /// Whether feature columns in the writer's own layout are decoded by the page reader that copies values straight
+    /// into per-video arrays (default), instead of Parquet.Net's general column reader. Off only to measure the one
+    /// against the other (<c>TrainBench read</c>); both give the same records.
+    /// </summary>
+    internal bool FastFloatLists { get; init; } = true;
 
     /// <summary>Checks the options; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
     public void Validate()

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Testing;
 
-namespace VideoData.Features.Tests.Shards;
+namespace VideoData.Shards.Tests.FeatureShards;
 
 public sealed class FeatureShardTests : IDisposable
 {
@@ -13,23 +13,8 @@ public sealed class FeatureShardTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static FeatureRecord MakeRecord(string id, int seconds, bool mixed, int captions, int seed)
-    {
-        var random = new Random(seed);
-        float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
-        return new FeatureRecord
-        {
-            VideoId = id,
-            Duration = Math.Max(0, seconds - 0.25),
-            Seconds = seconds,
-            Features = Values(seconds * 512),
-            Mixed5cDim = mixed ? 1024 : 0,
-            Mixed5c = mixed ? Values(seconds * 1024) : null,
-            Captions = Enumerable.Range(0, captions)
-                .Select(i => new CaptionSegment(i * 2.5, (i * 2.5) + 2, i % 3 == 1 ? "" : $"segment {i} of {id} — ünïcode", Enumerable.Range(0, i % 3 == 1 ? 0 : (i % 5) + 1).Select(t => 1000 + t + i).ToArray()))
-                .ToList(),
-        };
-    }
+    internal static FeatureRecord MakeRecord(string id, int seconds, bool mixed, int captions, int seed) =>
+        FeatureShardTestData.MakeRecord(id, seconds, mixed, captions, seed);
 
     private static IReadOnlyList<FeatureRecord> SampleRecords() =>
     [
@@ -348,20 +333,5 @@ public sealed class FeatureShardTests : IDisposable
         Assert.Equal(reader.Metadata[FeatureShardFormat.IndexKey], metadata.GetProperty(FeatureShardFormat.IndexKey).GetString());
     }
 
-    internal static string RunDuckDb(string shard)
-    {
-        var script = Path.Combine(RepoPaths.Root, "tests", "VideoData.Features.Tests", "Shards", "read_shard_duckdb.cjs");
-        var duckdb = Path.Combine(RepoPaths.ToolsNodeModules, "@duckdb", "node-api");
-        Assert.True(Directory.Exists(duckdb), $"DuckDB for node is not installed at {duckdb}; run infra/scripts/setup.sh --tests.");
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(RepoPaths.ToolsNodeModules);
-        start.ArgumentList.Add(shard);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"DuckDB reader failed ({process.ExitCode}): {stderr.Result}");
-        return stdout;
-    }
+    internal static string RunDuckDb(string shard) => FeatureShardTestData.RunDuckDb(shard);
 }

@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>
 /// Reads a feature shard (layout: <see cref="FeatureShardFormat"/>). Opening reads only the footer
@@ -26,9 +25,11 @@ public sealed class FeatureShardReader : IAsyncDisposable
     private readonly Dictionary<string, DataField> _fields;
     private readonly Dictionary<string, int> _index;
     private readonly List<string> _videoIds;
+    private bool _fastFloatLists = true;
 
-    private FeatureShardReader(string name, ParquetReader reader, Stream stream, bool ownsStream, Dictionary<string, DataField> fields, Dictionary<string, int> index, List<string> videoIds)
+    private FeatureShardReader(string name, ParquetReader reader, Stream stream, bool ownsStream, Dictionary<string, DataField> fields, Dictionary<string, int> index, List<string> videoIds, bool hasIndex)
     {
+        HasIndex = hasIndex;
         Name = name;
         _reader = reader;
         _stream = stream;
@@ -52,6 +53,16 @@ public sealed class FeatureShardReader : IAsyncDisposable
 
     /// <summary>The video ids in file order.</summary>
     public IReadOnlyList<string> VideoIds => _videoIds;
+
+    /// <summary>
+    /// Whether the footer carries the per-video index (<see cref="FeatureShardFormat.IndexKey"/>), as every shard the
+    /// writer or the assembler makes does; without it the reader found the videos by reading the id column.
+    /// </summary>
+    public bool HasIndex { get; }
+
+    /// <summary>The row group holding <paramref name="videoId"/>; throws <see cref="KeyNotFoundException"/> naming the shard when it is not in it.</summary>
+    public int RowGroupOf(string videoId) =>
+        _index.TryGetValue(videoId, out var group) ? group : throw new KeyNotFoundException($"Feature shard '{Name}' has no video '{videoId}'.");
 
     /// <summary>The Parquet schema, one line per column: path, physical type, repetition.</summary>
     public string SchemaDescription => string.Join(
@@ -103,19 +114,11 @@ public sealed class FeatureShardReader : IAsyncDisposable
         options.Validate();
         await FeatureShardBounds.CheckTailAsync(stream, name, options, cancellationToken).ConfigureAwait(false);
 
-        ParquetReader reader;
-        try
-        {
-            reader = await ParquetReader.CreateAsync(stream, null, leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            throw new InvalidDataException($"Feature shard '{name}' is not a readable Parquet file (truncated or corrupt): {ex.Message}", ex);
-        }
+        var reader = await ParquetColumns.OpenAsync(stream, $"Feature shard '{name}' is not a readable Parquet file (truncated or corrupt)", cancellationToken).ConfigureAwait(false);
 
         try
         {
-            var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Path.ToString(), StringComparer.Ordinal);
+            var fields = ParquetColumns.Leaves(reader);
             var missing = s_requiredColumns.Where(c => !fields.ContainsKey(c)).ToList();
             if (missing.Count > 0)
             {
@@ -128,8 +131,8 @@ public sealed class FeatureShardReader : IAsyncDisposable
             }
 
             FeatureShardBounds.CheckRowGroups(reader, fields, stream.Length, name, options);
-            var (index, ids) = await LoadIndexAsync(reader, fields["video_id"], name, cancellationToken).ConfigureAwait(false);
-            return new FeatureShardReader(name, reader, stream, !leaveOpen, fields, index, ids);
+            var (index, ids, footer) = await LoadIndexAsync(reader, fields["video_id"], name, cancellationToken).ConfigureAwait(false);
+            return new FeatureShardReader(name, reader, stream, !leaveOpen, fields, index, ids, footer) { _fastFloatLists = options.FastFloatLists };
         }
         catch
         {
@@ -212,7 +215,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
         : type == typeof(long) ? "int64"
         : type.Name;
 
-    private static async Task<(Dictionary<string, int> Index, List<string> Ids)> LoadIndexAsync(ParquetReader reader, DataField idField, string name, CancellationToken cancellationToken)
+    private static async Task<(Dictionary<string, int> Index, List<string> Ids, bool Footer)> LoadIndexAsync(ParquetReader reader, DataField idField, string name, CancellationToken cancellationToken)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var ids = new List<string>();
@@ -220,23 +223,8 @@ public sealed class FeatureShardReader : IAsyncDisposable
         // The footer's index avoids touching any column; without it, read just the id column.
         if (reader.CustomMetadata.TryGetValue(FeatureShardFormat.IndexKey, out var json))
         {
-            Dictionary<string, int>? parsed;
-            try
+            foreach (var (id, group) in ShardIndex.Parse(json, $"Feature shard '{name}'", reader.RowGroupCount))
             {
-                parsed = JsonSerializer.Deserialize<Dictionary<string, int>>(json);
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"Feature shard '{name}' has an unreadable video index: {ex.Message}", ex);
-            }
-
-            foreach (var (id, group) in parsed ?? [])
-            {
-                if (group < 0 || group >= reader.RowGroupCount)
-                {
-                    throw new InvalidDataException($"Feature shard '{name}': its index places video '{id}' in row group {group} of {reader.RowGroupCount}.");
-                }
-
                 index[id] = group;
                 ids.Add(id);
             }
@@ -247,13 +235,13 @@ public sealed class FeatureShardReader : IAsyncDisposable
                 throw new InvalidDataException($"Feature shard '{name}' indexes {ids.Count} videos but holds {rows} rows.");
             }
 
-            return (index, ids);
+            return (index, ids, true);
         }
 
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
-            var (values, _, _) = await ReadColumnAsync<ReadOnlyMemory<char>>(group, idField, cancellationToken).ConfigureAwait(false);
+            var values = (await ParquetColumns.ReadAsync<ReadOnlyMemory<char>>(group, idField, cancellationToken).ConfigureAwait(false)).Values;
             foreach (var id in values.Take((int)group.RowCount))
             {
                 var text = id.ToString();
@@ -262,7 +250,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
             }
         }
 
-        return (index, ids);
+        return (index, ids, false);
     }
 
     /// <summary>Reads the row group's videos, or only <paramref name="onlyId"/> (whose feature bytes alone are then read where the layout allows).</summary>
@@ -270,7 +258,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
     {
         using var group = _reader.OpenRowGroupReader(rowGroup);
         var rows = checked((int)group.RowCount);
-        var ids = (await ReadColumnAsync<ReadOnlyMemory<char>>(group, _fields["video_id"], ct).ConfigureAwait(false)).Values;
+        var ids = (await ParquetColumns.ReadAsync<ReadOnlyMemory<char>>(group, _fields["video_id"], ct).ConfigureAwait(false)).Values;
         var only = -1;
         if (onlyId is not null)
         {
@@ -285,13 +273,13 @@ public sealed class FeatureShardReader : IAsyncDisposable
             }
         }
 
-        var durations = (await ReadColumnAsync<double>(group, _fields["duration"], ct).ConfigureAwait(false)).Values;
-        var seconds = (await ReadColumnAsync<int>(group, _fields["seconds"], ct).ConfigureAwait(false)).Values;
-        var dims = (await ReadColumnAsync<int>(group, _fields["dim"], ct).ConfigureAwait(false)).Values;
-        var mixedDims = (await ReadColumnAsync<int>(group, _fields["mixed_5c_dim"], ct).ConfigureAwait(false)).Values;
+        var durations = (await ParquetColumns.ReadAsync<double>(group, _fields["duration"], ct).ConfigureAwait(false)).Values;
+        var seconds = (await ParquetColumns.ReadAsync<int>(group, _fields["seconds"], ct).ConfigureAwait(false)).Values;
+        var dims = (await ParquetColumns.ReadAsync<int>(group, _fields["dim"], ct).ConfigureAwait(false)).Values;
+        var mixedDims = (await ParquetColumns.ReadAsync<int>(group, _fields["mixed_5c_dim"], ct).ConfigureAwait(false)).Values;
         var features = await ReadFloatListsAsync(group, "features/list/element", rows, seconds, dims, only, ct).ConfigureAwait(false);
         var mixed = await ReadFloatListsAsync(group, "mixed_5c/list/element", rows, seconds, mixedDims, only, ct).ConfigureAwait(false);
-        var captions = await ReadCaptionsAsync(group, rows, ct).ConfigureAwait(false);
+        var captions = await ParquetColumns.ReadCaptionListsAsync(group, _fields, "captions/list/element/", rows, $"Feature shard '{Name}'", ct).ConfigureAwait(false);
 
         var records = new List<FeatureRecord>(only < 0 ? rows : 1);
         for (var r = only < 0 ? 0 : only; r < (only < 0 ? rows : only + 1); r++)
@@ -337,7 +325,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
             lengths[r] = known ? (int)n : 0;
         }
 
-        if (known)
+        if (known && _fastFloatLists)
         {
             float[][]? fast;
             try
@@ -355,7 +343,7 @@ public sealed class FeatureShardReader : IAsyncDisposable
             }
         }
 
-        var (values, def, rep) = await ReadColumnAsync<float>(group, field, ct).ConfigureAwait(false);
+        var (values, def, rep) = await ParquetColumns.ReadAsync<float>(group, field, ct).ConfigureAwait(false);
         var result = new float[rows][];
         var row = -1;
         var start = 0;
@@ -397,103 +385,15 @@ public sealed class FeatureShardReader : IAsyncDisposable
             throw new InvalidDataException($"Feature shard '{Name}': column {column} has {row + 1} lists for {rows} rows.");
         }
 
-        return result;
-    }
-
-    private async Task<List<CaptionSegment>[]> ReadCaptionsAsync(ParquetRowGroupReader group, int rows, CancellationToken ct)
-    {
-        var startField = _fields["captions/list/element/start"];
-        var starts = await ReadColumnAsync<double>(group, startField, ct).ConfigureAwait(false);
-        var ends = await ReadColumnAsync<double>(group, _fields["captions/list/element/end"], ct).ConfigureAwait(false);
-        var texts = await ReadColumnAsync<ReadOnlyMemory<char>>(group, _fields["captions/list/element/text"], ct).ConfigureAwait(false);
-        var tokenField = _fields["captions/list/element/token_ids/list/element"];
-        var tokens = await ReadColumnAsync<int>(group, tokenField, ct).ConfigureAwait(false);
-
-        // A segment exists where the struct is defined (the start column's full definition level).
-        var segmentLevel = startField.MaxDefinitionLevel;
-        var result = new List<CaptionSegment>[rows];
-        var row = -1;
-        var value = 0;
-        for (var i = 0; i < starts.Rep.Length; i++)
+        // The same check the page reader makes: every row's list, not only the one asked for, has seconds·dim values.
+        for (var r = 0; known && r < rows; r++)
         {
-            if (starts.Rep[i] == 0)
+            if (result[r].Length != lengths[r])
             {
-                row++;
-                if (row >= rows)
-                {
-                    throw new InvalidDataException($"Feature shard '{Name}': the captions column has more lists than rows.");
-                }
-
-                result[row] = [];
+                throw new InvalidDataException($"Feature shard '{Name}': column {column} holds {result[r].Length} values in row {r}; its seconds·dim give {lengths[r]}.");
             }
-
-            if (starts.Def[i] == segmentLevel)
-            {
-                result[row].Add(new CaptionSegment(starts.Values[value], ends.Values[value], texts.Values[value].ToString(), []));
-                value++;
-            }
-        }
-
-        // Token ids: rep 0 starts a row, rep ≤ 1 at segment level or deeper starts a segment.
-        row = -1;
-        var segment = -1;
-        var tokenValue = 0;
-        var current = new List<int>();
-        void Close()
-        {
-            if (row >= 0 && segment >= 0)
-            {
-                result[row][segment] = result[row][segment] with { TokenIds = current.ToArray() };
-            }
-
-            current.Clear();
-        }
-
-        for (var i = 0; i < tokens.Rep.Length; i++)
-        {
-            if (tokens.Rep[i] <= 1)
-            {
-                Close();
-                if (tokens.Rep[i] == 0)
-                {
-                    row++;
-                    segment = -1;
-                }
-
-                if (tokens.Def[i] >= segmentLevel)
-                {
-                    segment++;
-                    if (row >= rows || segment >= result[row].Count)
-                    {
-                        throw new InvalidDataException($"Feature shard '{Name}': the token_ids column does not line up with the caption segments.");
-                    }
-                }
-            }
-
-            if (tokens.Def[i] == tokenField.MaxDefinitionLevel)
-            {
-                current.Add(tokens.Values[tokenValue++]);
-            }
-        }
-
-        Close();
-        if (result.Any(r => r is null))
-        {
-            throw new InvalidDataException($"Feature shard '{Name}': the captions column has fewer lists than rows.");
         }
 
         return result;
-    }
-
-    private static async Task<(T[] Values, int[] Def, int[] Rep)> ReadColumnAsync<T>(ParquetRowGroupReader group, DataField field, CancellationToken ct)
-        where T : struct
-    {
-        var levels = checked((int)(group.GetMetadata(field)?.MetaData?.NumValues
-            ?? throw new InvalidDataException($"column {field.Path} has no metadata")));
-        var values = new T[levels];
-        var def = new int[levels];
-        var rep = new int[levels];
-        await group.ReadRawAsync<T>(field, values.AsMemory(), def.AsMemory(), rep.AsMemory(), ct).ConfigureAwait(false);
-        return (values, def, rep);
     }
 }

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using System.Text.Json;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>One input of <see cref="FeatureShardAssembler"/>: a feature shard (or work segment) as a seekable stream.</summary>
 /// <param name="Name">The file or object name, for messages.</param>
@@ -140,7 +139,7 @@ public static class FeatureShardAssembler
         metadata.Set(3, ThriftCompact.I64, (long)rowGroups.Count);
         metadata.Set(4, ThriftCompact.List, new ThriftList(ThriftCompact.List, ThriftCompact.Struct, rowGroups));
         var keyValues = first.Lineage.Select(kv => (object)KeyValue(kv.Key, kv.Value)).ToList();
-        keyValues.Add(KeyValue(FeatureShardFormat.IndexKey, JsonSerializer.Serialize(index)));
+        keyValues.Add(KeyValue(FeatureShardFormat.IndexKey, ShardIndex.Serialize(index)));
         metadata.Set(5, ThriftCompact.List, new ThriftList(ThriftCompact.List, ThriftCompact.Struct, keyValues));
         var footerBytes = ThriftCompact.Write(metadata);
         await destination.WriteAsync(footerBytes, cancellationToken).ConfigureAwait(false);
@@ -220,7 +219,7 @@ public static class FeatureShardAssembler
             var value = Encoding.UTF8.GetString((byte[])(kv.Get(2) ?? Array.Empty<byte>()));
             if (key == FeatureShardFormat.IndexKey)
             {
-                index = JsonSerializer.Deserialize<Dictionary<string, int>>(value);
+                index = ShardIndex.Parse(value, source.Name, rowGroups.Items.Count);
             }
             else
             {
@@ -231,11 +230,6 @@ public static class FeatureShardAssembler
         if (index is null)
         {
             throw new InvalidDataException($"{source.Name}: has no video index ('{FeatureShardFormat.IndexKey}'); it was not written by the feature shard writer.");
-        }
-
-        if (index.Values.Any(g => g < 0 || g >= rowGroups.Items.Count))
-        {
-            throw new InvalidDataException($"{source.Name}: its index names a row group beyond its {rowGroups.Items.Count}.");
         }
 
         return new Footer(root, schema, rowGroups.Items, lineage, index, length - 8 - footerLength);

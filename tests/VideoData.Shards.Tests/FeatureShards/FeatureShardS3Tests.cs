@@ -1,10 +1,10 @@
-using VideoData.Features.Shards;
+using VideoData.Shards;
 using VideoData.Storage.Blobs;
 using VideoData.Storage.S3;
 using VideoData.Testing.S3;
 using Xunit.Abstractions;
 
-namespace VideoData.Features.Tests.Shards;
+namespace VideoData.Shards.Tests.FeatureShards;
 
 [CollectionDefinition(Name)]
 public sealed class FeatureShardS3Collection : ICollectionFixture<S3ServerFixture>

@@ -1,19 +1,4 @@
-namespace VideoData.Features.Shards;
-
-/// <summary>One cleaned caption segment of a video: times in seconds, text, and its WordPiece ids.</summary>
-/// <param name="Start">Start time in seconds from the start of the video.</param>
-/// <param name="End">End time in seconds (≥ <paramref name="Start"/>).</param>
-/// <param name="Text">The cleaned text.</param>
-/// <param name="TokenIds">bert-base-uncased WordPiece ids, no special tokens.</param>
-public sealed record CaptionSegment(double Start, double End, string Text, int[] TokenIds)
-{
-    /// <inheritdoc />
-    public bool Equals(CaptionSegment? other) =>
-        other is not null && Start.Equals(other.Start) && End.Equals(other.End) && Text == other.Text && TokenIds.AsSpan().SequenceEqual(other.TokenIds);
-
-    /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Start, End, Text, TokenIds.Length);
-}
+namespace VideoData.Shards;
 
 /// <summary>
 /// One row of a feature shard: a video's per-second features and its captions.

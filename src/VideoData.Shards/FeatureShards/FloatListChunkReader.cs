@@ -1,23 +1,23 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using CommunityToolkit.HighPerformance;
 using Parquet.Meta;
 using Parquet.Schema;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>
 /// The fast path for a shard's <c>list&lt;float&gt;</c> columns (<c>features</c>, <c>mixed_5c</c>): decodes the
 /// column chunk's pages directly and reads the values straight into one exactly sized array per row, instead of
 /// materialising a value array plus per-value definition and repetition level arrays and copying rows out of it.
 /// Handles what a feature shard holds: a required list of required floats (max definition and repetition level
-/// 1), PLAIN values, RLE/bit-packed hybrid levels, v1 data pages, uncompressed or Snappy. Row lengths are
+/// 1), PLAIN values, RLE/bit-packed hybrid levels, v1 data pages, uncompressed (the writer's only codec). Row lengths are
 /// known from the <c>seconds</c>·<c>dim</c> columns; the repetition levels are checked against them run by run
 /// (never expanded), and the defined-value count against the values present. Anything else (dictionary pages,
-/// v2 data pages, other encodings or codecs, optional lists) answers <see langword="null"/> so the caller uses the
-/// general reader.
-/// With an uncompressed chunk the values are read from the stream into the row arrays with no intermediate copy.
+/// v2 data pages, other encodings, any compression codec, optional lists) answers <see langword="null"/> so the caller
+/// uses Parquet.Net's general reader: a compressed shard (the writer used Parquet.Net's default, Snappy, until
+/// 2026-11-25) reads the same, only slower.
+/// The values are read from the stream into the row arrays with no intermediate copy.
 /// </summary>
 internal static class FloatListChunkReader
 {
@@ -28,7 +28,6 @@ internal static class FloatListChunkReader
     private const int EncodingPlain = 0;
     private const int EncodingRle = 3;
     private const int CodecUncompressed = 0;
-    private const int CodecSnappy = 1;
     private const int PhysicalFloat = 4;
 
     /// <summary>
@@ -41,7 +40,7 @@ internal static class FloatListChunkReader
     public static async Task<float[][]?> TryReadAsync(Stream stream, ColumnMetaData meta, DataField field, int[] lengths, CancellationToken ct, int onlyRow = -1)
     {
         if (field.MaxDefinitionLevel != 1 || field.MaxRepetitionLevel != 1 || (int)meta.Type != PhysicalFloat
-            || (int)meta.Codec is not (CodecUncompressed or CodecSnappy))
+            || (int)meta.Codec != CodecUncompressed)
         {
             return null;
         }
@@ -83,7 +82,7 @@ internal static class FloatListChunkReader
                 switch (header.Type)
                 {
                     case PageTypeData:
-                        if (!await ReadPageV1Async(cursor, header, (int)meta.Codec, levels, filler, ct).ConfigureAwait(false))
+                        if (!await ReadPageV1Async(cursor, header, levels, filler, ct).ConfigureAwait(false))
                         {
                             return null;
                         }
@@ -115,108 +114,31 @@ internal static class FloatListChunkReader
         }
     }
 
-    private static async Task<bool> ReadPageV1Async(ChunkCursor cursor, PageHeader header, int codec, RepetitionCursor levels, RowFiller filler, CancellationToken ct)
+    private static async Task<bool> ReadPageV1Async(ChunkCursor cursor, PageHeader header, RepetitionCursor levels, RowFiller filler, CancellationToken ct)
     {
         if (header.Encoding != EncodingPlain || header.DefinitionEncoding != EncodingRle || header.RepetitionEncoding != EncodingRle)
         {
             return false;
         }
 
-        if (codec == CodecUncompressed)
+        if (header.UncompressedSize != header.CompressedSize)
         {
-            if (header.UncompressedSize != header.CompressedSize)
-            {
-                throw new InvalidDataException($"an uncompressed page declares {header.CompressedSize} stored and {header.UncompressedSize} uncompressed bytes.");
-            }
-
-            // Levels first (a few bytes per row when runs are long), then the values straight into the rows.
-            var repLength = await cursor.ReadInt32Async(ct).ConfigureAwait(false);
-            var rep = await cursor.PeekAsync(repLength, ct).ConfigureAwait(false);
-            levels.Consume(rep.Span, header.NumValues);
-            cursor.Skip(repLength);
-            var defLength = await cursor.ReadInt32Async(ct).ConfigureAwait(false);
-            var def = await cursor.PeekAsync(defLength, ct).ConfigureAwait(false);
-            var present = CountDefined(def.Span, header.NumValues);
-            cursor.Skip(defLength);
-            var valueBytes = (long)header.CompressedSize - 8 - repLength - defLength;
-            CheckValueBytes(valueBytes, present);
-            await filler.ReadAsync(cursor, valueBytes, ct).ConfigureAwait(false);
-            return true;
+            throw new InvalidDataException($"an uncompressed page declares {header.CompressedSize} stored and {header.UncompressedSize} uncompressed bytes.");
         }
 
-        var page = await ReadDecompressedAsync(cursor, header.CompressedSize, header.UncompressedSize, ct).ConfigureAwait(false);
-        try
-        {
-            var span = page.AsSpan(0, header.UncompressedSize);
-            var repLengthV = ReadLength(span);
-            levels.Consume(span.Slice(4, repLengthV), header.NumValues);
-            span = span[(4 + repLengthV)..];
-            var defLengthV = ReadLength(span);
-            var presentV = CountDefined(span.Slice(4, defLengthV), header.NumValues);
-            span = span[(4 + defLengthV)..];
-            CheckValueBytes(span.Length, presentV);
-            filler.Write(span);
-            return true;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(page);
-        }
-    }
-
-    private static async Task<byte[]> ReadDecompressedAsync(ChunkCursor cursor, int stored, int plain, CancellationToken ct)
-    {
-        if (stored < 0 || plain < 0)
-        {
-            throw new InvalidDataException($"a page declares {stored} stored and {plain} uncompressed bytes.");
-        }
-
-        var compressed = ArrayPool<byte>.Shared.Rent(stored);
-        try
-        {
-            await cursor.ReadExactlyAsync(compressed.AsMemory(0, stored), ct).ConfigureAwait(false);
-            var output = ArrayPool<byte>.Shared.Rent(Math.Max(plain, 1));
-            try
-            {
-                var written = Snappier.Snappy.Decompress(compressed.AsSpan(0, stored), output.AsSpan(0, plain));
-                if (written != plain)
-                {
-                    throw new InvalidDataException($"a Snappy page decompressed to {written} bytes; its header declares {plain}.");
-                }
-
-                return output;
-            }
-            catch (Exception ex) when (ex is not InvalidDataException)
-            {
-                ArrayPool<byte>.Shared.Return(output);
-                throw new InvalidDataException($"a Snappy page cannot be decompressed: {ex.Message}", ex);
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(output);
-                throw;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(compressed);
-        }
-    }
-
-    private static int ReadLength(ReadOnlySpan<byte> span)
-    {
-        if (span.Length < 4)
-        {
-            throw new InvalidDataException("a page ends inside its level lengths.");
-        }
-
-        var length = BinaryPrimitives.ReadInt32LittleEndian(span);
-        if (length < 0 || length > span.Length - 4)
-        {
-            throw new InvalidDataException($"a page declares {length} level bytes with {span.Length - 4} left.");
-        }
-
-        return length;
+        // Levels first (a few bytes per row when runs are long), then the values straight into the rows.
+        var repLength = await cursor.ReadInt32Async(ct).ConfigureAwait(false);
+        var rep = await cursor.PeekAsync(repLength, ct).ConfigureAwait(false);
+        levels.Consume(rep.Span, header.NumValues);
+        cursor.Skip(repLength);
+        var defLength = await cursor.ReadInt32Async(ct).ConfigureAwait(false);
+        var def = await cursor.PeekAsync(defLength, ct).ConfigureAwait(false);
+        var present = CountDefined(def.Span, header.NumValues);
+        cursor.Skip(defLength);
+        var valueBytes = (long)header.CompressedSize - 8 - repLength - defLength;
+        CheckValueBytes(valueBytes, present);
+        await filler.ReadAsync(cursor, valueBytes, ct).ConfigureAwait(false);
+        return true;
     }
 
     private static void CheckValueBytes(long bytes, long present)
@@ -415,22 +337,6 @@ internal static class FloatListChunkReader
         private long _offset;
 
         public long WrittenBytes { get; private set; }
-
-        public void Write(ReadOnlySpan<byte> source)
-        {
-            while (!source.IsEmpty)
-            {
-                var row = NextRow();
-                var n = (int)Math.Min(RowBytes(row) - _offset, source.Length);
-                if (rows[row].Length == lengths[row])
-                {
-                    source[..n].CopyTo(MemoryMarshal.AsBytes(rows[row].AsSpan())[(int)_offset..]);
-                }
-
-                Advance(n);
-                source = source[n..];
-            }
-        }
 
         public async Task ReadAsync(ChunkCursor cursor, long bytes, CancellationToken ct)
         {

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace VideoData.Features.Shards;
+namespace VideoData.Shards;
 
 /// <summary>
 /// A generic reader and writer of Thrift's compact protocol, enough to take a Parquet footer (FileMetaData) apart, change

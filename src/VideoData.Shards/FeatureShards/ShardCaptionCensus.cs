@@ -1,8 +1,6 @@
-using Parquet;
-using Parquet.Schema;
 using VideoData.Storage.Blobs;
 
-namespace VideoData.Training.Plans;
+namespace VideoData.Shards;
 
 /// <summary>
 /// Finds the videos of a feature shard set that have no caption segments by reading only two small columns
@@ -16,8 +14,8 @@ public static class ShardCaptionCensus
     private const string StartColumn = "captions/list/element/start";
 
     /// <summary>
-    /// Every video of the shards under <paramref name="prefix"/> (the objects <c>FeatureShardVideoStore</c> opens:
-    /// <c>*.parquet</c>, names starting with a dot skipped) and the ids of those with no caption segment.
+    /// Every video of the shards under <paramref name="prefix"/> (the objects <see cref="FeatureShardFormat.IsShardKey"/> accepts, which training's
+    /// feature-shard store opens) and the ids of those with no caption segment.
     /// </summary>
     /// <exception cref="InvalidDataException">A shard is unreadable or lacks the two columns; the message names it.</exception>
     public static async Task<(int Videos, IReadOnlySet<string> WithoutCaptions)> CountAsync(IBlobStore blobs, string prefix, CancellationToken cancellationToken = default)
@@ -28,8 +26,7 @@ public static class ShardCaptionCensus
         var without = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var blob in blobs.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
         {
-            var name = blob.Key[(blob.Key.LastIndexOf('/') + 1)..];
-            if (!name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith('.'))
+            if (!FeatureShardFormat.IsShardKey(blob.Key))
             {
                 continue;
             }
@@ -60,8 +57,7 @@ public static class ShardCaptionCensus
         var shards = 0;
         await foreach (var blob in blobs.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
         {
-            var name = blob.Key[(blob.Key.LastIndexOf('/') + 1)..];
-            if (!name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith('.'))
+            if (!FeatureShardFormat.IsShardKey(blob.Key))
             {
                 continue;
             }
@@ -79,19 +75,11 @@ public static class ShardCaptionCensus
 
     private static async Task<int> CountShardAsync(Stream stream, string name, HashSet<string> without, CancellationToken cancellationToken, List<string>? allIds = null)
     {
-        ParquetReader reader;
-        try
-        {
-            reader = await ParquetReader.CreateAsync(stream, null, leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            throw new InvalidDataException($"Feature shard '{name}' is not a readable Parquet file: {ex.Message}", ex);
-        }
+        var reader = await ParquetColumns.OpenAsync(stream, $"Feature shard '{name}' is not a readable Parquet file", cancellationToken).ConfigureAwait(false);
 
         await using (reader.ConfigureAwait(false))
         {
-            var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Path.ToString(), StringComparer.Ordinal);
+            var fields = ParquetColumns.Leaves(reader);
             if (!fields.TryGetValue(IdColumn, out var idField) || !fields.TryGetValue(StartColumn, out var startField))
             {
                 throw new InvalidDataException($"Feature shard '{name}' lacks the column {IdColumn} or {StartColumn}; it is not a VideoData feature shard.");
@@ -102,8 +90,8 @@ public static class ShardCaptionCensus
             {
                 using var group = reader.OpenRowGroupReader(g);
                 var count = checked((int)group.RowCount);
-                var (ids, _, _) = await ReadAsync<ReadOnlyMemory<char>>(group, idField, cancellationToken).ConfigureAwait(false);
-                var (_, def, rep) = await ReadAsync<double>(group, startField, cancellationToken).ConfigureAwait(false);
+                var ids = (await ParquetColumns.ReadAsync<ReadOnlyMemory<char>>(group, idField, cancellationToken).ConfigureAwait(false)).Values;
+                var (_, def, rep) = await ParquetColumns.ReadAsync<double>(group, startField, cancellationToken).ConfigureAwait(false);
                 // Each row's list begins at repetition level 0; the row has a segment when some entry of its list
                 // reaches the column's full definition level (an empty list stops short of it).
                 var captioned = new bool[count];
@@ -144,17 +132,5 @@ public static class ShardCaptionCensus
 
             return rows;
         }
-    }
-
-    private static async Task<(T[] Values, int[] Def, int[] Rep)> ReadAsync<T>(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
-        where T : struct
-    {
-        var levels = checked((int)(group.GetMetadata(field)?.MetaData?.NumValues
-            ?? throw new InvalidDataException($"column {field.Path} has no metadata")));
-        var values = new T[levels];
-        var def = new int[levels];
-        var rep = new int[levels];
-        await group.ReadRawAsync<T>(field, values.AsMemory(), def.AsMemory(), rep.AsMemory(), cancellationToken).ConfigureAwait(false);
-        return (values, def, rep);
     }
 }
