@@ -10,7 +10,7 @@ using VideoData.Training.Streaming;
 namespace VideoData.Training.Retrieval;
 
 /// <summary>How a clustered run plans epoch 0, before any model has been trained (<c>retrieval.first_epoch</c>).</summary>
-public enum FirstEpochPlan
+internal enum FirstEpochPlan
 {
     /// <summary>Clustered on the mean of each video's frozen features (the default).</summary>
     Features,
