@@ -16,9 +16,9 @@ namespace VideoData.Core.IO;
 /// <item>Every temporary name is <c>.videodata-tmp-{target file name}-{32 hex digits}</c> (<see cref="TemporaryNameFor"/>),
 /// beside its target, so a sweep that knows a target's name (<see cref="IsTemporaryNameOf"/>) finds every leftover of
 /// it and nothing else. A temporary folder (a checkpoint being assembled) follows the same scheme.</item>
-/// <item>Durable publishes (<see cref="WriteAsync"/>, <see cref="Write"/>, <see cref="Publish(string, string, bool)"/>
-/// with <c>durable</c>) flush the file's data to disk before the rename and the folder entry after it, so a machine
-/// crash leaves the old file or the whole new one, not an empty file under the final name.</item>
+/// <item>Durable writes (<see cref="WriteAsync"/> and <see cref="Write"/> with <c>flushToDisk</c>) flush the file's data to
+/// disk before the rename and the folder entry after it, so a machine crash leaves the old file or the whole new one,
+/// not an empty file under the final name.</item>
 /// <item>A path that exists and is not a regular file (character or block device such as <c>/dev/null</c>,
 /// FIFO, socket, or a symbolic link such as <c>/dev/stdout</c>) is never renamed over, deleted or given a
 /// temporary sibling: it is opened and written in place, and any temporary file lives in the system's
@@ -82,40 +82,9 @@ public static class OutputFile
     /// <summary>
     /// Publishes the finished <paramref name="temporary"/> file (from <see cref="TemporaryPathFor"/>) to
     /// <paramref name="path"/>: renamed over it when it is absent or a regular file; else its bytes are copied
-    /// into <paramref name="path"/> opened in place and the temporary file is removed. With
-    /// <paramref name="durable"/> the file's data is flushed to disk before the rename and the folder after it.
+    /// into <paramref name="path"/> opened in place and the temporary file is removed.
     /// </summary>
-    public static void Publish(string temporary, string path, bool durable)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(temporary);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!IsWrittenInPlace(path))
-        {
-            if (durable)
-            {
-                FlushFile(temporary);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-            if (durable)
-            {
-                FlushFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            }
-
-            return;
-        }
-
-        using (var source = new FileStream(temporary, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
-        using (var target = OpenInPlace(path))
-        {
-            source.CopyTo(target, 1 << 16);
-        }
-
-        File.Delete(temporary);
-    }
-
-    /// <summary>Publishes <paramref name="temporary"/> to <paramref name="path"/> without flushing (see <see cref="Publish(string, string, bool)"/>).</summary>
-    public static void Publish(string temporary, string path) => Publish(temporary, path, durable: false);
+    public static void Publish(string temporary, string path) => Publish(temporary, path, flushFolder: false);
 
     /// <summary>
     /// Writes <paramref name="path"/> with <paramref name="write"/> the way <see cref="WriteAsync"/> does, synchronously
@@ -217,17 +186,38 @@ public static class OutputFile
                 }
             }
 
-            Publish(temporary, full, durable: false);
-            if (flushToDisk && !IsWrittenInPlace(full))
-            {
-                FlushFolder(Path.GetDirectoryName(full)!);
-            }
+            // The data is on disk already (flushed above); the folder flush makes the rename itself survive a crash.
+            Publish(temporary, full, flushFolder: flushToDisk);
         }
         catch
         {
             TryDelete(temporary);
             throw;
         }
+    }
+
+    private static void Publish(string temporary, string path, bool flushFolder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(temporary);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!IsWrittenInPlace(path))
+        {
+            File.Move(temporary, path, overwrite: true);
+            if (flushFolder)
+            {
+                FlushFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            }
+
+            return;
+        }
+
+        using (var source = new FileStream(temporary, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+        using (var target = OpenInPlace(path))
+        {
+            source.CopyTo(target, 1 << 16);
+        }
+
+        File.Delete(temporary);
     }
 
     /// <summary>Removes a leftover temporary file, best effort (the original error matters more).</summary>
