@@ -286,16 +286,4 @@ internal sealed class LocalBlobStore : IBlobStore
 
         return path;
     }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: the temporary name is never listed, and a later write does not reuse it.
-        }
-    }
 }

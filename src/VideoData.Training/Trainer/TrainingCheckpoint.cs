@@ -319,7 +319,7 @@ internal static class TrainingCheckpoint
             var name = Path.GetFileName(folder);
             // Temporary folders of crashed saves: OutputFile's scheme, and ".step-….tmp" of earlier versions.
             var stale = (name.StartsWith("step-", StringComparison.Ordinal) && !keep.Contains(name))
-                || (OutputFile.IsTemporaryName(name) && name.StartsWith(OutputFile.TemporaryPrefix + "step-", StringComparison.Ordinal))
+                || name.StartsWith(OutputFile.TemporaryPrefix + "step-", StringComparison.Ordinal)
                 || (name.StartsWith(".step-", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal));
             if (stale)
             {
