@@ -64,27 +64,6 @@ internal sealed class RemoteTrainingOutput : ITrainingObserver
         return Path.Combine(root, $"videodata-train-{digest}");
     }
 
-    /// <summary>The run entries the store holds under the prefix (checkpoints, plans, embeddings, alignment, log), for the fresh-run check.</summary>
-    public async Task<IReadOnlyList<string>> RunEntriesAsync(CancellationToken cancellationToken)
-    {
-        var found = new List<string>();
-        foreach (var folder in TrainingOutput.RunFolders)
-        {
-            await foreach (var _ in _store.ListAsync($"{_prefix}{folder}/", cancellationToken).ConfigureAwait(false))
-            {
-                found.Add(folder);
-                break;
-            }
-        }
-
-        if (await _store.ExistsAsync(_prefix + "train-log.jsonl", cancellationToken).ConfigureAwait(false))
-        {
-            found.Add("train-log.jsonl");
-        }
-
-        return found;
-    }
-
     /// <summary>
     /// Refuses (<see cref="IOException"/> naming the location) to start a fresh run where the store holds one, unless
     /// <paramref name="overwrite"/>, which deletes that run's objects (<c>latest</c> first) and returns what it found. Empties
@@ -92,7 +71,9 @@ internal sealed class RemoteTrainingOutput : ITrainingObserver
     /// </summary>
     public async Task<IReadOnlyList<string>> PrepareFreshAsync(bool overwrite, CancellationToken cancellationToken)
     {
-        var found = await RunEntriesAsync(cancellationToken).ConfigureAwait(false);
+        // One listing serves both the check and the delete: what was found is the keys' first path segments.
+        var keys = await ListRunKeysAsync(cancellationToken).ConfigureAwait(false);
+        var found = keys.Select(k => k[_prefix.Length..].Split('/')[0]).Distinct(StringComparer.Ordinal).ToList();
         if (found.Count > 0 && !overwrite)
         {
             throw new IOException(
@@ -104,7 +85,7 @@ internal sealed class RemoteTrainingOutput : ITrainingObserver
         if (found.Count > 0)
         {
             await _store.DeleteAsync($"{_prefix}{CheckpointsFolder}/{TrainingCheckpoint.LatestName}", cancellationToken).ConfigureAwait(false);
-            foreach (var key in await ListRunKeysAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var key in keys)
             {
                 await _store.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
             }
